@@ -1,0 +1,48 @@
+"""The one checking switch.
+
+Checks are on unless the environment says ``MONO3D_CHECKS=0`` (also ``false``/``off``/``no``)
+when a checked module is imported; in that case ``contract`` returns functions unchanged, so
+there is no overhead at all. At run time ``checks(False)`` turns checking off inside a
+``with`` block (one boolean test per call remains).
+"""
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+_OFF_WORDS = frozenset({"0", "false", "off", "no"})
+
+
+def _env_enabled() -> bool:
+    return os.environ.get("MONO3D_CHECKS", "1").strip().lower() not in _OFF_WORDS
+
+
+#: Read once, at import: decides whether ``contract`` wraps at all.
+CHECKS_AT_IMPORT: bool = _env_enabled()
+
+_state = {"enabled": CHECKS_AT_IMPORT}
+
+
+def checks_enabled() -> bool:
+    """Whether contracts are checked right now."""
+    return _state["enabled"]
+
+
+def set_checks(enabled: bool) -> None:
+    """Turn checking on or off for the rest of the process."""
+    _state["enabled"] = bool(enabled)
+
+
+@contextlib.contextmanager
+def checks(enabled: bool) -> Iterator[None]:
+    """Turn checking on or off inside a ``with`` block, restoring the previous state after.
+
+    Turning checks on has no effect on functions decorated while ``MONO3D_CHECKS=0``
+    (those were never wrapped); bundles are always checkable.
+    """
+    previous = _state["enabled"]
+    _state["enabled"] = bool(enabled)
+    try:
+        yield
+    finally:
+        _state["enabled"] = previous

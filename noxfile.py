@@ -1,0 +1,141 @@
+"""nox sessions for the mono3d monorepo (uv backend: new environments link cached wheels).
+
+    nox -s tests                  every test, one environment with every distribution
+    nox -s "component(geometry)"  one distribution's tests, in an environment holding only it
+                                  and its declared dependencies
+    nox -s lint                   ruff
+    nox -s typecheck              mypy over every package
+    nox -s demo                   the main job: synthesise, train, evaluate, predict
+    nox -s bench                  the benchmark scripts
+
+uv is pointed at the same package sources pip is configured with on this machine (extra
+index URLs, find-links and constraint files from ``pip config``), so a machine with a local
+wheel mirror does not download PyTorch again; elsewhere uv uses PyPI.
+"""
+
+import functools
+import os
+import pathlib
+import subprocess
+import tomllib
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests"]
+
+ROOT = pathlib.Path(__file__).parent
+TEST_REQUIREMENTS = ["pytest>=8", "hypothesis>=6.100"]
+
+
+@functools.cache
+def distributions() -> dict[str, dict]:
+    """Component name -> {path, name, mono3d deps, has test extra}, from each pyproject.toml."""
+    found: dict[str, dict] = {}
+    for pyproject in sorted([ROOT / "contracts/pyproject.toml", *ROOT.glob("packages/*/pyproject.toml")]):
+        project = tomllib.loads(pyproject.read_text())["project"]
+        deps = [d.split(">")[0].split("=")[0].split("[")[0].split(" ")[0] for d in project.get("dependencies", [])]
+        found[project["name"].removeprefix("mono3d-")] = {
+            "path": pyproject.parent,
+            "name": project["name"],
+            "deps": [d.removeprefix("mono3d-") for d in deps if d.startswith("mono3d-")],
+            "extras": sorted(project.get("optional-dependencies", {})),
+        }
+    return found
+
+
+def closure(component: str) -> list[str]:
+    """``component`` and every mono3d distribution it depends on, transitively."""
+    seen: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        for dep in distributions()[name]["deps"]:
+            visit(dep)
+        seen.append(name)
+
+    visit(component)
+    return seen
+
+
+def install_spec(component: str, editable: bool = False) -> list[str]:
+    info = distributions()[component]
+    path = str(info["path"].relative_to(ROOT))
+    extras = [e for e in ("test", "testing") if e in info["extras"]]
+    spec = f"./{path}[{','.join(extras)}]" if extras else f"./{path}"
+    return ["-e", spec] if editable else [spec]
+
+
+@functools.cache
+def pip_sources() -> dict[str, str]:
+    """uv settings mirroring pip's configured indexes, find-links and constraints."""
+    try:
+        listing = subprocess.run(
+            ["pip", "config", "list"], capture_output=True, text=True, check=False, timeout=60
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    values: dict[str, str] = {}
+    for line in listing.splitlines():
+        key, _, raw = line.partition("=")
+        values[key.split(".", 1)[-1]] = raw.strip().strip("'\"")
+    env: dict[str, str] = {}
+    if values.get("extra-index-url"):
+        env["UV_EXTRA_INDEX_URL"] = values["extra-index-url"]
+    if values.get("find-links"):
+        env["UV_FIND_LINKS"] = values["find-links"].replace(" ", ",")
+    constraint = values.get("constraint")
+    if constraint and pathlib.Path(constraint).is_file():
+        env["UV_CONSTRAINT"] = constraint
+    if env:
+        env["UV_INDEX_STRATEGY"] = "unsafe-best-match"
+    return env
+
+
+def prepare(session: nox.Session) -> None:
+    session.env.update(pip_sources())
+    session.env.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+
+
+def install_components(session: nox.Session, components: list[str], editable: bool = False) -> None:
+    specs: list[str] = []
+    for component in components:
+        specs += install_spec(component, editable)
+    session.install(*TEST_REQUIREMENTS, *specs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Every test, in one environment holding every distribution."""
+    prepare(session)
+    install_components(session, list(distributions()), editable=True)
+    session.install("-e", ".", "--no-deps")
+    session.run("pytest", "tests", *session.posargs, success_codes=[0, 5])
+
+
+@nox.session
+@nox.parametrize("component", list(distributions()))
+def component(session: nox.Session, component: str) -> None:
+    """One distribution's tests with only it and its declared dependencies installed."""
+    prepare(session)
+    install_components(session, closure(component))
+    session.run("pytest", f"tests/{component}", *session.posargs, success_codes=[0, 5])
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and format check over every package, the tests and the benchmarks."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy over every package's sources."""
+    prepare(session)
+    install_components(session, list(distributions()))
+    session.install("mypy>=1.10")
+    sources = [str(info["path"] / "src" / "mono3d") for info in distributions().values()]
+    session.run("mypy", *sources)
