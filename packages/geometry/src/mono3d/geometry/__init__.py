@@ -1,0 +1,28 @@
+"""mono3d.geometry: box ops, camera projection, 2D/3D/yaw codecs, 3D corners, rotated IoU.
+
+All functions are torch-only, batched over leading dims, vectorised (no Python loop over
+boxes) and differentiable where that makes sense. Shapes use the contract glossary
+(``mono3d.contracts``); conventions are those of DESIGN.md §2 and §4.
+"""
+
+from ._angles import alpha_from_rotation_y as alpha_from_rotation_y
+from ._angles import rotation_y_from_alpha as rotation_y_from_alpha
+from ._angles import wrap_angle as wrap_angle
+from ._boxes2d import box_area as box_area
+from ._boxes2d import box_iou as box_iou
+from ._boxes2d import clip_boxes as clip_boxes
+from ._boxes3d import box3d_center as box3d_center
+from ._boxes3d import box3d_corners as box3d_corners
+from ._boxes3d import boxes7 as boxes7
+from ._boxes3d import project_box3d as project_box3d
+from ._camera import MIN_DEPTH as MIN_DEPTH
+from ._camera import project_points as project_points
+from ._camera import unproject_points as unproject_points
+from ._codec3d import decode_box3d as decode_box3d
+from ._codec3d import encode_box3d as encode_box3d
+from ._delta2d import DEFAULT_DELTA_CLAMP as DEFAULT_DELTA_CLAMP
+from ._delta2d import decode_box2d as decode_box2d
+from ._delta2d import encode_box2d as encode_box2d
+from ._yaw import decode_yaw as decode_yaw
+from ._yaw import encode_yaw as encode_yaw
+from ._yaw import yaw_bin_centers as yaw_bin_centers
