@@ -8,6 +8,14 @@ boxes) and differentiable where that makes sense. Shapes use the contract glossa
 from ._angles import alpha_from_rotation_y as alpha_from_rotation_y
 from ._angles import rotation_y_from_alpha as rotation_y_from_alpha
 from ._angles import wrap_angle as wrap_angle
+from ._augment import crop_box2d as crop_box2d
+from ._augment import crop_calib as crop_calib
+from ._augment import flip_box2d as flip_box2d
+from ._augment import flip_box3d as flip_box3d
+from ._augment import flip_calib as flip_calib
+from ._augment import flip_yaw as flip_yaw
+from ._augment import scale_box2d as scale_box2d
+from ._augment import scale_calib as scale_calib
 from ._boxes2d import box_area as box_area
 from ._boxes2d import box_iou as box_iou
 from ._boxes2d import clip_boxes as clip_boxes
