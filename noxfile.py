@@ -116,7 +116,7 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
-@nox.parametrize("component", list(distributions()))
+@nox.parametrize("component", [nox.param(name, id=name) for name in distributions()])
 def component(session: nox.Session, component: str) -> None:
     """One distribution's tests with only it and its declared dependencies installed."""
     prepare(session)
