@@ -31,6 +31,8 @@ from ._codec3d import encode_box3d as encode_box3d
 from ._delta2d import DEFAULT_DELTA_CLAMP as DEFAULT_DELTA_CLAMP
 from ._delta2d import decode_box2d as decode_box2d
 from ._delta2d import encode_box2d as encode_box2d
+from ._iou3d import bev_iou as bev_iou
+from ._iou3d import box3d_iou as box3d_iou
 from ._yaw import decode_yaw as decode_yaw
 from ._yaw import encode_yaw as encode_yaw
 from ._yaw import yaw_bin_centers as yaw_bin_centers
