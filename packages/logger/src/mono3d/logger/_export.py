@@ -133,8 +133,13 @@ def plot_history(
                 ax.plot(*_curve(points, positive=log_y), marker=marker(len(points)), label=name)
             bad = sorted({s for pts in series.values() for s, v in pts if not math.isfinite(v)})
             for index, step in enumerate(bad):
-                ax.axvline(step, color="red", linestyle=":", linewidth=0.8,
-                           label="non-finite loss" if index == 0 else None)
+                ax.axvline(
+                    step,
+                    color="red",
+                    linestyle=":",
+                    linewidth=0.8,
+                    label="non-finite loss" if index == 0 else None,
+                )
             if log_y:
                 ax.set_yscale("log")
             ax.set_title("losses" + (" (log scale)" if log_y else ""))
@@ -152,8 +157,9 @@ def plot_history(
         if names and len(names) <= _MAX_LEGEND_ENTRIES:
             ax.legend(fontsize="small")
     if not train:
-        axes[0].text(0.5, 0.5, "no train records", ha="center", va="center",
-                     transform=axes[0].transAxes)
+        axes[0].text(
+            0.5, 0.5, "no train records", ha="center", va="center", transform=axes[0].transAxes
+        )
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

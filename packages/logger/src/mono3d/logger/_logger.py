@@ -131,7 +131,7 @@ class HistoryLogger:
                 self._last_step[record.kind] = record.step
 
         existed = self.path.exists()
-        self._handle = open(self.path, "ab")  # noqa: SIM115 - held open for the run
+        self._handle = open(self.path, "ab")  # held open for the run; closed by close()
         if not existed:
             fsync_directory(self.run_dir)
         if writer_class is not None:
@@ -313,12 +313,10 @@ class HistoryLogger:
 
     def __repr__(self) -> str:
         return (
-            f"HistoryLogger({str(self.run_dir)!r}, rank={self.rank}, "
-            f"last_step={self._last_step})"
+            f"HistoryLogger({str(self.run_dir)!r}, rank={self.rank}, last_step={self._last_step})"
         )
 
 
 def history_logger(run_dir: str | os.PathLike[str], **options: Any) -> HistoryLogger:
     """Seed name of ``HistoryLogger``: ``history_logger(run_dir, resume=..., rank=...)``."""
     return HistoryLogger(run_dir, **options)
-

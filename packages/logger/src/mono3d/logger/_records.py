@@ -50,8 +50,7 @@ def _as_number(value: Any, info: ValidationInfo) -> Any:
             return float(value)
         except (TypeError, ValueError) as error:
             raise ValueError(
-                f"expected a number, got a {type(value).__name__} that is not a scalar "
-                f"({error})"
+                f"expected a number, got a {type(value).__name__} that is not a scalar ({error})"
             ) from error
     return value
 
@@ -67,6 +66,12 @@ def _as_step(value: Any, info: ValidationInfo) -> Any:
     return value
 
 
+def _finite_non_negative(value: float) -> float:
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"must be a finite number >= 0, got {value}")
+    return value
+
+
 def _nan_or_non_negative(value: float) -> float:
     if not (math.isnan(value) or value >= 0):
         raise ValueError(f"must be >= 0 (or NaN/inf for an overflowed step), got {value}")
@@ -76,7 +81,7 @@ def _nan_or_non_negative(value: float) -> float:
 Step = Annotated[int, BeforeValidator(_as_step), Field(ge=0)]
 Count = Annotated[int, BeforeValidator(_as_step), Field(ge=0)]
 FiniteNonNegative = Annotated[
-    float, BeforeValidator(_as_number), Field(ge=0, allow_inf_nan=False)
+    float, BeforeValidator(_as_number), AfterValidator(_finite_non_negative)
 ]
 AnyFloat = Annotated[float, BeforeValidator(_as_number)]
 GradNorm = Annotated[float, BeforeValidator(_as_number), AfterValidator(_nan_or_non_negative)]
