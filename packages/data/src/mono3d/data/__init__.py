@@ -1,0 +1,43 @@
+"""mono3d.data: KITTI reader/writer, geometry-true augmentation, batching, dataset statistics.
+
+The synthetic KITTI-format scene generator lives in :mod:`mono3d.data.synthetic`.
+"""
+
+from ._augment import Compose as Compose
+from ._augment import PhotometricJitter as PhotometricJitter
+from ._augment import RandomHorizontalFlip as RandomHorizontalFlip
+from ._augment import RandomScaleCrop as RandomScaleCrop
+from ._augment import adjust_photometric as adjust_photometric
+from ._augment import crop as crop
+from ._augment import hflip as hflip
+from ._augment import resize as resize
+from ._classes import DEFAULT_CLASSES as DEFAULT_CLASSES
+from ._classes import DROP as DROP
+from ._classes import IGNORE as IGNORE
+from ._classes import IGNORE_CATEGORY as IGNORE_CATEGORY
+from ._classes import ClassMap as ClassMap
+from ._config import AugmentConfig as AugmentConfig
+from ._config import DataConfig as DataConfig
+from ._convert import detections_to_kitti as detections_to_kitti
+from ._convert import labels_to_sample as labels_to_sample
+from ._convert import write_kitti_results as write_kitti_results
+from ._dataset import KittiDataset as KittiDataset
+from ._dataset import KittiFrames as KittiFrames
+from ._dataset import find_frames as find_frames
+from ._dataset import read_image as read_image
+from ._errors import KittiFormatError as KittiFormatError
+from ._kitti_calib import KittiCalib as KittiCalib
+from ._kitti_calib import parse_kitti_calib as parse_kitti_calib
+from ._kitti_calib import read_kitti_calib as read_kitti_calib
+from ._kitti_calib import write_kitti_calib as write_kitti_calib
+from ._kitti_label import LABEL_FIELDS as LABEL_FIELDS
+from ._kitti_label import KittiObject as KittiObject
+from ._kitti_label import format_kitti_object as format_kitti_object
+from ._kitti_label import parse_kitti_label as parse_kitti_label
+from ._kitti_label import read_kitti_label as read_kitti_label
+from ._kitti_label import write_kitti_label as write_kitti_label
+from ._priors import class_priors as class_priors
+from ._sample import IGNORE_BOX3D as IGNORE_BOX3D
+from ._sample import Batch as Batch
+from ._sample import Sample as Sample
+from ._sample import collate as collate
