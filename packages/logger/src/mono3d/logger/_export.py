@@ -162,6 +162,6 @@ def plot_history(
         )
 
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", dpi=figure.dpi)
     atomic_write_bytes(path, [buffer.getvalue()])
     return path
