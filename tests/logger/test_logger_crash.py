@@ -152,6 +152,7 @@ def test_process_killed_at_a_random_moment_leaves_a_readable_prefix(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert child.stdout is not None and child.stderr is not None
     try:
         assert child.stdout.readline().strip() == "ready", child.stderr.read()
         child.send_signal(signal.SIGKILL)
@@ -186,7 +187,12 @@ def test_logger_refuses_to_overwrite_an_existing_history(tmp_path):
 def test_fsync_is_called_per_record(tmp_path, monkeypatch):
     synced = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+
+    def counting_fsync(fd):
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
     with HistoryLogger(tmp_path, tensorboard=False) as log:
         before = len(synced)
         log.log_train(1, losses={"total": 1.0})

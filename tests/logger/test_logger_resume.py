@@ -30,8 +30,8 @@ def test_resume_after_a_crash_has_no_gap_and_no_duplicate(
     total, checkpoint_every, eval_every, data, torn
 ):
     killed_after = data.draw(st.integers(0, total), label="killed_after")
-    with tempfile.TemporaryDirectory() as run_dir:
-        run_dir = pathlib.Path(run_dir)
+    with tempfile.TemporaryDirectory() as temp:
+        run_dir = pathlib.Path(temp)
         with HistoryLogger(run_dir, tensorboard=False) as log:
             train_loop(log, range(1, killed_after + 1), run=1, eval_every=eval_every)
         if torn:  # the crash hit the write of the next record
