@@ -92,16 +92,20 @@ def detections_to_kitti(
     ``1..len(classes)`` or a non-finite value in a valid row.
     """
     keep = detections.valid[index]
-    fields = torch.cat(
-        [
-            detections.bbox2d[index],
-            detections.bbox3d[index],
-            detections.yaw[index, :, None],
-            detections.alpha[index, :, None],
-            detections.score[index, :, None],
-        ],
-        dim=-1,
-    )[keep].detach().to("cpu", torch.float64)
+    fields = (
+        torch.cat(
+            [
+                detections.bbox2d[index],
+                detections.bbox3d[index],
+                detections.yaw[index, :, None],
+                detections.alpha[index, :, None],
+                detections.score[index, :, None],
+            ],
+            dim=-1,
+        )[keep]
+        .detach()
+        .to("cpu", torch.float64)
+    )
     categories = detections.category[index][keep].tolist()
     objects = []
     for row, (values, category) in enumerate(zip(fields.tolist(), categories)):
