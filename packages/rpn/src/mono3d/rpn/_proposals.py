@@ -1,0 +1,112 @@
+"""Proposal selection: per-level top-k, decode, clip, drop tiny, NMS, keep Nhd, pad.
+
+Shape shorthand: b batch, N anchors per image, Nhd proposals per image (padded).
+Vectorised over the batch: one top-k per level, one decode, one batched NMS for every
+(image, level) group, one scatter into the padded output. Computed in float32 and without
+gradient whatever the input dtype (autocast-safe).
+"""
+
+from collections.abc import Sequence
+
+import torch
+from jaxtyping import Bool, Float, Int
+from torch import Tensor
+from torchvision.ops import batched_nms
+
+from mono3d.contracts import contract
+from mono3d.geometry import clip_boxes, decode_box2d
+
+
+def _top_k_per_level(
+    scores: Tensor, anchors_per_level: Sequence[int], k: int
+) -> tuple[Tensor, Tensor]:
+    """(indices (b, K) into the N anchors, level (K,)) of the k best scores of each level."""
+    indices, levels, start = [], [], 0
+    for level, count in enumerate(anchors_per_level):
+        top = min(k, count)
+        if top > 0:
+            best = scores[:, start : start + count].topk(top, dim=1, sorted=False).indices
+            indices.append(best + start)
+            levels.append(torch.full((top,), level, dtype=torch.long, device=scores.device))
+        start += count
+    return torch.cat(indices, dim=1), torch.cat(levels)
+
+
+@contract
+def select_proposals(
+    anchors: Float[Tensor, "N 4"],
+    object_logit: Float[Tensor, "b N 1"],
+    bbox2d_logit: Float[Tensor, "b N 4"],
+    image_size: Int[Tensor, "b 2"],
+    *,
+    anchors_per_level: Sequence[int],
+    pre_nms_top_n: int,
+    post_nms_top_n: int,
+    nms_thresh: float = 0.7,
+    min_size: float = 1e-3,
+) -> tuple[Float[Tensor, "b Nhd 4"], Float[Tensor, "b Nhd 1"], Bool[Tensor, "b Nhd"]]:
+    """Select up to ``post_nms_top_n`` (= Nhd) proposals per image.
+
+    anchors: (x1, y1, x2, y2) pixels, shared by the images, in the RPN's order (level-major;
+    ``anchors_per_level`` gives each level's count, summing to N). object_logit / bbox2d_logit:
+    the RPN's per-anchor objectness logits and deltas (dx, dy, dw, dh), weights (1, 1, 1, 1).
+    image_size: each image's real (height, width); proposals are clipped to it.
+
+    Steps (torchvision's RPN ``filter_proposals``, batched): the ``pre_nms_top_n`` best
+    anchors of each level by objectness; decode; clip; drop boxes with a side
+    < ``min_size`` and non-finite scores; NMS at ``nms_thresh`` within each (image, level);
+    the best ``post_nms_top_n`` survivors of each image by objectness.
+
+    Inputs are detached first (no gradient flows through the selection).
+
+    Returns float32, detached, static shapes:
+        bbox2d (b, Nhd, 4): proposals sorted by objectness (best first), padded rows zero;
+        bbox2d_object (b, Nhd, 1): their objectness logits, padded rows zero;
+        valid (b, Nhd): real rows, a prefix of each image's rows.
+    """
+    b, n = object_logit.shape[:2]
+    if sum(anchors_per_level) != n:
+        raise ValueError(
+            f"anchors_per_level={list(anchors_per_level)} sums to "
+            f"{sum(anchors_per_level)}, but N={n}"
+        )
+    device = object_logit.device
+    scores = object_logit.detach().reshape(b, n).float()
+    index, level = _top_k_per_level(scores, anchors_per_level, pre_nms_top_n)  # b K, K
+    k = index.shape[1]
+    top_scores = scores.gather(1, index)
+    deltas = bbox2d_logit.detach().float().gather(1, index[..., None].expand(b, k, 4))
+    boxes = decode_box2d(deltas, anchors.float()[index])
+    boxes = clip_boxes(boxes, image_size)
+    sides = boxes[..., 2:] - boxes[..., :2]
+    keep = (sides >= min_size).all(dim=-1) & torch.isfinite(top_scores)  # b K
+
+    image = torch.arange(b, device=device)[:, None].expand(b, k)
+    group = image * len(anchors_per_level) + level[None, :]
+    candidate = keep.reshape(-1).nonzero().squeeze(1)  # flat indices into b*K
+    flat_boxes = boxes.reshape(-1, 4)
+    flat_scores = top_scores.reshape(-1)
+    survivor = candidate[
+        batched_nms(
+            flat_boxes[candidate],
+            flat_scores[candidate],
+            group.reshape(-1)[candidate],
+            nms_thresh,
+        )
+    ]  # sorted by score, best first
+    survivor_image = survivor // k
+    survivor_image, order = torch.sort(survivor_image, stable=True)  # keeps score order
+    survivor = survivor[order]
+    counts = torch.bincount(survivor_image, minlength=b)
+    first = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(survivor.numel(), device=device) - first[survivor_image]
+    kept = rank < post_nms_top_n
+    row, col, source = survivor_image[kept], rank[kept], survivor[kept]
+
+    bbox2d = torch.zeros((b, post_nms_top_n, 4), dtype=torch.float32, device=device)
+    bbox2d_object = torch.zeros((b, post_nms_top_n, 1), dtype=torch.float32, device=device)
+    valid = torch.zeros((b, post_nms_top_n), dtype=torch.bool, device=device)
+    bbox2d[row, col] = flat_boxes[source]
+    bbox2d_object[row, col, 0] = flat_scores[source]
+    valid[row, col] = True
+    return bbox2d, bbox2d_object, valid
