@@ -101,6 +101,9 @@ def test_invariants(n: int, m: int, dtype: torch.dtype, g: torch.Generator) -> N
         turned = boxes2.clone()
         turned[..., 6] = turned[..., 6] + math.pi
         torch.testing.assert_close(iou(boxes1, turned), out, atol=atol * 10, rtol=0)
+        # permuting either set permutes the matrix
+        perm = torch.randperm(m, generator=g)
+        torch.testing.assert_close(iou(boxes1, boxes2[:, perm]), out[..., perm])
         shift = torch.tensor([30.0, -1.0, 15.0, 0, 0, 0, 0], dtype=dtype)
         torch.testing.assert_close(iou(boxes1 + shift, boxes2 + shift), out, atol=1e-4, rtol=0)
 
