@@ -1,0 +1,25 @@
+"""The RoI head's configuration (data only; ``RoIHead.from_config`` maps it to arguments)."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class HeadConfig(BaseModel):
+    """RoI head settings.
+
+    num_classes: C, categories including background (index 0); 4 = background, Car,
+        Pedestrian, Cyclist. num_bins: B, MultiBin yaw bins.
+    roi_size: side of the RoIAlign output (7). sampling_ratio: RoIAlign samples per bin (2).
+    fc_dim: width of the two fully connected layers (1024).
+    canonical_scale / canonical_level: FPN level mapping; a box of sqrt(area) =
+        canonical_scale pixels pools from level canonical_level (4 = s4, stride 16).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    num_classes: int = Field(default=4, ge=2)
+    num_bins: int = Field(default=12, ge=1)
+    roi_size: int = Field(default=7, ge=1)
+    sampling_ratio: int = Field(default=2, ge=0)
+    fc_dim: int = Field(default=1024, ge=1)
+    canonical_scale: int = Field(default=224, ge=1)
+    canonical_level: int = Field(default=4, ge=0)

@@ -1,0 +1,151 @@
+"""The RoI head: multi-scale RoIAlign, two FC layers, class-specific 3D/yaw/category outputs.
+
+Shape shorthand (mono3d.contracts glossary): b batch, h4/w4 the stride-4 size, c neck
+channels, Nhd proposals per image, C categories incl. background, B yaw bins.
+"""
+
+from jaxtyping import Float
+from torch import Tensor, nn
+from torchvision.ops import MultiScaleRoIAlign
+from torchvision.ops.poolers import initLevelMapper
+
+from mono3d.contracts import ContractError, HeadOutput, NeckFeatures, contract
+
+from ._config import HeadConfig
+
+#: feature map names pooled from, and their scales (1 / stride)
+LEVELS: tuple[str, str, str] = ("s2", "s3", "s4")
+SCALES: tuple[float, float, float] = (1 / 4, 1 / 8, 1 / 16)
+#: pyramid level numbers of s2 and s4 (level k has stride 2**k)
+MIN_LEVEL, MAX_LEVEL = 2, 4
+
+
+class RoIHead(nn.Module):
+    """Pools each proposal from s2/s3/s4 and predicts, for every category:
+    the 3D logit (du, dv, dz, dh, dw, dl), MultiBin yaw residuals and bin logits, and the
+    category logits.
+
+    Pooling: torchvision ``MultiScaleRoIAlign`` (roi_size x roi_size, ``sampling_ratio``),
+    level by the FPN rule floor(canonical_level + log2(sqrt(area) / canonical_scale)) clamped
+    to the three levels: with the defaults (224, 4), sqrt(area) < 112 px -> s2,
+    112..224 -> s3, >= 224 -> s4. The scales are fixed (1/4, 1/8, 1/16) by the contract, so
+    no image size is needed.
+
+    Then flatten -> fc6 -> ReLU -> fc7 -> ReLU (``fc_dim`` each) and four linear layers,
+    initialised normal with zero bias: 3D and yaw outputs std 0.001, category std 0.01.
+
+    Keyword-only arguments: in_channels (the neck's c), num_classes (C), num_bins (B),
+    roi_size, sampling_ratio, fc_dim, canonical_scale, canonical_level.
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 256,
+        num_classes: int = 4,
+        num_bins: int = 12,
+        roi_size: int = 7,
+        sampling_ratio: int = 2,
+        fc_dim: int = 1024,
+        canonical_scale: int = 224,
+        canonical_level: int = 4,
+    ) -> None:
+        super().__init__()
+        for name, value, low in (
+            ("in_channels", in_channels, 1),
+            ("num_classes", num_classes, 2),
+            ("num_bins", num_bins, 1),
+            ("roi_size", roi_size, 1),
+            ("sampling_ratio", sampling_ratio, 0),
+            ("fc_dim", fc_dim, 1),
+        ):
+            if value < low:
+                raise ValueError(f"{name}={value!r}: expected >= {low}")
+        self.in_channels, self.num_classes, self.num_bins = in_channels, num_classes, num_bins
+        self.roi_size, self.fc_dim = roi_size, fc_dim
+
+        self.pooler = MultiScaleRoIAlign(
+            list(LEVELS),
+            output_size=roi_size,
+            sampling_ratio=sampling_ratio,
+            canonical_scale=canonical_scale,
+            canonical_level=canonical_level,
+        )
+        # fixed strides: set the scales and the level mapper once instead of inferring them
+        self.pooler.scales = list(SCALES)
+        self.pooler.map_levels = initLevelMapper(
+            MIN_LEVEL, MAX_LEVEL, canonical_scale=canonical_scale, canonical_level=canonical_level
+        )
+
+        self.fc6 = nn.Linear(in_channels * roi_size * roi_size, fc_dim)
+        self.fc7 = nn.Linear(fc_dim, fc_dim)
+        self.relu = nn.ReLU(inplace=True)
+        self.bbox3d_pred = nn.Linear(fc_dim, num_classes * 6)
+        self.yaw_resi_pred = nn.Linear(fc_dim, num_classes * num_bins)
+        self.yaw_logit_pred = nn.Linear(fc_dim, num_classes * num_bins)
+        self.category_pred = nn.Linear(fc_dim, num_classes)
+        for layer, std in (
+            (self.bbox3d_pred, 0.001),
+            (self.yaw_resi_pred, 0.001),
+            (self.yaw_logit_pred, 0.001),
+            (self.category_pred, 0.01),
+        ):
+            nn.init.normal_(layer.weight, std=std)
+            nn.init.zeros_(layer.bias)
+
+    @classmethod
+    def from_config(cls, cfg: HeadConfig, *, in_channels: int) -> "RoIHead":
+        """The head a :class:`HeadConfig` describes, on a neck with ``in_channels``."""
+        return RoIHead(
+            in_channels=in_channels,
+            num_classes=cfg.num_classes,
+            num_bins=cfg.num_bins,
+            roi_size=cfg.roi_size,
+            sampling_ratio=cfg.sampling_ratio,
+            fc_dim=cfg.fc_dim,
+            canonical_scale=cfg.canonical_scale,
+            canonical_level=cfg.canonical_level,
+        )
+
+    @contract
+    def pool(
+        self, features: NeckFeatures, proposals: Float[Tensor, "b Nhd 4"]
+    ) -> Float[Tensor, "b*Nhd c _ _"]:
+        """RoIAlign features (b*Nhd, c, roi_size, roi_size) of the proposals (x1, y1, x2, y2)
+        in padded-image pixels, image-major; each from its FPN level."""
+        self._check(features, proposals)
+        h4, w4 = features.s2.shape[-2:]
+        maps = {"s2": features.s2, "s3": features.s3, "s4": features.s4}
+        return self.pooler(maps, list(proposals.unbind(0)), [(4 * h4, 4 * w4)])
+
+    @contract
+    def forward(self, features: NeckFeatures, proposals: Float[Tensor, "b Nhd 4"]) -> HeadOutput:
+        """features: the neck's s2/s3/s4; proposals: (b, Nhd, 4) boxes (x1, y1, x2, y2) in
+        pixels (padded rows may hold anything finite; their outputs are meaningless).
+
+        Returns a :class:`HeadOutput`: bbox3d_logit (b, Nhd, C, 6), yaw_resi (b, Nhd, C, B),
+        yaw_logit (b, Nhd, C, B), category_logit (b, Nhd, C).
+        """
+        b, nhd = proposals.shape[:2]
+        x = self.pool(features, proposals).flatten(1)
+        x = self.relu(self.fc7(self.relu(self.fc6(x))))
+        c, nb = self.num_classes, self.num_bins
+        return HeadOutput(
+            bbox3d_logit=self.bbox3d_pred(x).view(b, nhd, c, 6),
+            yaw_resi=self.yaw_resi_pred(x).view(b, nhd, c, nb),
+            yaw_logit=self.yaw_logit_pred(x).view(b, nhd, c, nb),
+            category_logit=self.category_pred(x).view(b, nhd, c),
+        )
+
+    def _check(self, features: NeckFeatures, proposals: Tensor) -> None:
+        b, c = features.s2.shape[:2]
+        if proposals.shape[0] != b:
+            raise ContractError(
+                f"RoIHead.forward: proposals: shape {tuple(proposals.shape)} has b="
+                f"{proposals.shape[0]}, but features.s2 {tuple(features.s2.shape)} has b={b}"
+            )
+        if c != self.in_channels:
+            raise ContractError(
+                f"RoIHead.forward: features: s2 has {c} channels "
+                f"{tuple(features.s2.shape)}, but in_channels={self.in_channels}"
+            )

@@ -1,0 +1,53 @@
+"""HeadConfig: defaults, validation naming the field, one mapping to the constructor."""
+
+import pydantic
+import pytest
+
+from mono3d.head import HeadConfig, RoIHead
+
+
+def test_from_config_maps_every_field():
+    cfg = HeadConfig(
+        num_classes=3,
+        num_bins=8,
+        roi_size=5,
+        sampling_ratio=1,
+        fc_dim=64,
+        canonical_scale=112,
+        canonical_level=3,
+    )
+    head = RoIHead.from_config(cfg, in_channels=16)
+    assert (head.num_classes, head.num_bins, head.roi_size, head.fc_dim) == (3, 8, 5, 64)
+    assert head.fc6.in_features == 16 * 25
+    assert head.pooler.sampling_ratio == 1
+    assert head.pooler.map_levels.s0 == 112 and head.pooler.map_levels.lvl0 == 3
+    assert (head.pooler.map_levels.k_min, head.pooler.map_levels.k_max) == (2, 4)
+    assert head.yaw_resi_pred.out_features == 3 * 8
+
+
+def test_defaults():
+    cfg = HeadConfig()
+    assert (cfg.num_classes, cfg.num_bins, cfg.roi_size, cfg.sampling_ratio, cfg.fc_dim) == (
+        4,
+        12,
+        7,
+        2,
+        1024,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"num_classes": 1}, "num_classes"), ({"fc_dim": 0}, "fc_dim"), ({"extra": 1}, "extra")],
+)
+def test_invalid_fields_are_named(kwargs, field):
+    with pytest.raises(pydantic.ValidationError, match=field):
+        HeadConfig(**kwargs)
+
+
+def test_config_is_frozen_and_constructor_checks():
+    cfg = HeadConfig()
+    with pytest.raises(pydantic.ValidationError):
+        cfg.fc_dim = 8  # type: ignore[misc]
+    with pytest.raises(ValueError, match="num_bins"):
+        RoIHead(num_bins=0)

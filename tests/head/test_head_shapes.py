@@ -1,0 +1,116 @@
+"""RoI head outputs have the contract shapes; proposals do not talk to each other."""
+
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mono3d.contracts import HeadOutput, NeckFeatures
+from mono3d.contracts.testing import boxes2d, generators, image_sizes, padded_hw
+from mono3d.head import RoIHead
+
+CH = 8
+
+
+def _features(b: int, h: int, w: int, g: torch.Generator, c: int = CH) -> NeckFeatures:
+    return NeckFeatures(
+        s2=torch.randn((b, c, h // 4, w // 4), generator=g),
+        s3=torch.randn((b, c, h // 8, w // 8), generator=g),
+        s4=torch.randn((b, c, h // 16, w // 16), generator=g),
+    )
+
+
+@st.composite
+def head_inputs(draw):
+    b = draw(st.integers(1, 3))
+    h, w = draw(padded_hw())
+    nhd = draw(st.integers(1, 40))
+    size = draw(image_sizes(b, h, w))
+    proposals = draw(boxes2d(b, nhd, size, min_side=1.0))
+    padded = draw(st.integers(0, nhd))  # the last rows are padding: zero boxes
+    proposals[:, nhd - padded :] = 0.0
+    return _features(b, h, w, draw(generators())), proposals
+
+
+@given(
+    inputs=head_inputs(),
+    num_classes=st.integers(2, 5),
+    num_bins=st.sampled_from([1, 4, 12]),
+    roi_size=st.sampled_from([3, 7]),
+)
+def test_head_output_shapes(inputs, num_classes, num_bins, roi_size):
+    features, proposals = inputs
+    b, nhd = proposals.shape[:2]
+    head = RoIHead(
+        in_channels=CH, num_classes=num_classes, num_bins=num_bins, roi_size=roi_size, fc_dim=32
+    ).eval()
+    with torch.no_grad():
+        out = head(features, proposals)
+    assert isinstance(out, HeadOutput)
+    assert out.bbox3d_logit.shape == (b, nhd, num_classes, 6)
+    assert out.yaw_resi.shape == (b, nhd, num_classes, num_bins)
+    assert out.yaw_logit.shape == (b, nhd, num_classes, num_bins)
+    assert out.category_logit.shape == (b, nhd, num_classes)
+    for tensor in out.as_dict().values():
+        assert torch.isfinite(tensor).all()  # padded (zero) proposals included
+
+
+def test_each_proposal_is_computed_alone():
+    g = torch.Generator().manual_seed(0)
+    features = _features(2, 64, 96, g)
+    proposals = torch.tensor([[[4.0, 4.0, 40.0, 30.0], [10.0, 0.0, 90.0, 60.0], [0.0] * 4]] * 2)
+    head = RoIHead(in_channels=CH, fc_dim=32).eval()
+    with torch.no_grad():
+        before = head(features, proposals)
+        changed = proposals.clone()
+        changed[1, 2] = torch.tensor([1.0, 2.0, 50.0, 60.0])  # a padded row of image 1
+        after = head(features, changed)
+    for name, value in before.as_dict().items():
+        torch.testing.assert_close(after.as_dict()[name][0], value[0])
+        torch.testing.assert_close(after.as_dict()[name][1, :2], value[1, :2])
+
+
+def test_pooling_level_and_image_follow_the_box():
+    b, h, w = 2, 512, 512
+    # constant maps: level value 2/3/4, plus 10 * image index
+    offset = 10.0 * torch.arange(b, dtype=torch.float32).view(b, 1, 1, 1)
+    features = NeckFeatures(
+        s2=torch.full((b, CH, h // 4, w // 4), 2.0) + offset,
+        s3=torch.full((b, CH, h // 8, w // 8), 3.0) + offset,
+        s4=torch.full((b, CH, h // 16, w // 16), 4.0) + offset,
+    )
+    sides = [16.0, 100.0, 111.0, 113.0, 200.0, 223.0, 225.0, 400.0]
+    expected_level = [2, 2, 2, 3, 3, 3, 4, 4]  # FPN rule, canonical 224 at s4, clamped
+    boxes = torch.tensor([[50.0, 50.0, 50.0 + s, 50.0 + s] for s in sides])
+    head = RoIHead(in_channels=CH, fc_dim=16)
+    pooled = head.pool(features, boxes.expand(b, -1, -1).contiguous())
+    assert pooled.shape == (b * len(sides), CH, 7, 7)
+    got = pooled.view(b, len(sides), -1).mean(-1)
+    expected = torch.tensor(expected_level, dtype=torch.float32)[None, :] + offset.view(b, 1)
+    torch.testing.assert_close(got, expected)
+
+
+def test_default_initialisation():
+    head = RoIHead(in_channels=CH)
+    assert head.fc6.in_features == CH * 49 and head.fc6.out_features == 1024
+    assert head.fc7.out_features == 1024
+    for layer, std in [
+        (head.bbox3d_pred, 0.001),
+        (head.yaw_resi_pred, 0.001),
+        (head.yaw_logit_pred, 0.001),
+        (head.category_pred, 0.01),
+    ]:
+        assert abs(layer.weight.std().item() / std - 1) < 0.1
+        assert not layer.bias.any()
+    assert head.bbox3d_pred.out_features == 4 * 6 and head.yaw_logit_pred.out_features == 4 * 12
+
+
+def test_bfloat16_autocast_and_gradients():
+    g = torch.Generator().manual_seed(1)
+    features = _features(1, 64, 64, g)
+    proposals = torch.tensor([[[0.0, 0.0, 30.0, 30.0], [8.0, 8.0, 60.0, 50.0]]])
+    head = RoIHead(in_channels=CH, fc_dim=32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = head(features, proposals)
+    assert out.category_logit.dtype == torch.bfloat16
+    out.category_logit.float().sum().backward()
+    assert head.fc6.weight.grad is not None and torch.isfinite(head.fc6.weight.grad).all()
