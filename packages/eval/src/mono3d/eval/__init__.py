@@ -1,0 +1,34 @@
+"""mono3d.eval: KITTI object-detection AP with the official devkit's semantics, vectorised.
+
+Average precision per class and difficulty for the 2D box, bird's-eye view, 3D box and
+average orientation similarity (AOS), with 40- and 11-point interpolation, at the strict
+and the loose IoU thresholds. Inputs: per-frame annotation dicts (:func:`evaluate`), KITTI
+folders (:func:`evaluate_folders`, ``python -m mono3d.eval``), or the contracts' tensor
+bundles through :func:`detections_to_annos` / :func:`ground_truth_to_annos`.
+"""
+
+from ._annos import UNKNOWN_ALPHA as UNKNOWN_ALPHA
+from ._annos import check_anno as check_anno
+from ._annos import empty_anno as empty_anno
+from ._evaluate import evaluate as evaluate
+from ._folders import evaluate_folders as evaluate_folders
+from ._kitti_files import EvalInputError as EvalInputError
+from ._kitti_files import read_id_list as read_id_list
+from ._kitti_files import read_kitti_folders as read_kitti_folders
+from ._kitti_files import read_label_file as read_label_file
+from ._kitti_files import resolve_label_dir as resolve_label_dir
+from ._matching import Curves as Curves
+from ._matching import score_thresholds as score_thresholds
+from ._overlaps import image_overlap as image_overlap
+from ._result import EvalResult as EvalResult
+from ._settings import DEFAULT_CLASSES as DEFAULT_CLASSES
+from ._settings import DEFAULT_IOU as DEFAULT_IOU
+from ._settings import DEFAULT_NEIGHBOURS as DEFAULT_NEIGHBOURS
+from ._settings import DIFFICULTIES as DIFFICULTIES
+from ._settings import LOOSE_IOU as LOOSE_IOU
+from ._settings import METRICS as METRICS
+from ._settings import NUM_SAMPLE_POINTS as NUM_SAMPLE_POINTS
+from ._settings import STRICT_IOU as STRICT_IOU
+from ._settings import Difficulty as Difficulty
+from ._tensors import detections_to_annos as detections_to_annos
+from ._tensors import ground_truth_to_annos as ground_truth_to_annos

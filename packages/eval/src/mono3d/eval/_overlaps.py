@@ -1,0 +1,253 @@
+"""Overlaps between detections and ground truth of the same frame, batched over frames.
+
+Frames are padded to fixed sizes and processed in chunks; only pairs whose overlap exceeds a
+floor survive, as a sparse list ``(det_row, gt_row, overlap)``. The 2D overlap follows the
+devkit's ``imageBoxOverlap`` (no +1 pixel; 0 when the boxes do not overlap). BEV and 3D
+overlaps are ``mono3d.geometry.bev_iou`` / ``box3d_iou`` (the devkit's ground-plane polygon IoU
+and "BEV intersection x height overlap / union volume"), evaluated only for pairs whose
+footprints' circumscribed circles meet (any other pair has overlap 0).
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from mono3d.geometry import bev_iou, box3d_iou
+
+from ._annos import padded_index
+
+#: dense elements (frames x dets x gts) per chunk
+_CHUNK_ELEMENTS = 1 << 21
+#: det/gt pairs per call of the rotated IoU (bounds its temporaries to ~100 MB in float64)
+_PAIR_CHUNK = 1 << 14
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Sparse overlaps: det_row[p] and gt_row[p] index the two tables, overlap[p] > floor."""
+
+    det_row: np.ndarray
+    gt_row: np.ndarray
+    overlap: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "Pairs":
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+
+    def __len__(self) -> int:
+        return int(self.det_row.shape[0])
+
+
+def image_overlap(det: np.ndarray, gt: np.ndarray, *, over_det_area: bool = False) -> np.ndarray:
+    """2D overlap of boxes (x1, y1, x2, y2) ``det [... K 4]`` and ``gt [... N 4]`` -> ``[... K N]``.
+
+    IoU by default; with ``over_det_area`` the intersection over the detection's area (the
+    devkit's rule for DontCare regions). 0 where the boxes do not intersect.
+    """
+    a = det[..., :, None, :]
+    b = gt[..., None, :, :]
+    w = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+    h = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
+    hit = (w > 0) & (h > 0)
+    inter = np.where(hit, w * h, 0.0)
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    if over_det_area:
+        denom = np.broadcast_to(area_a, inter.shape)
+    else:
+        area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+        denom = area_a + area_b - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = inter / denom
+    return np.where(hit & np.isfinite(ratio), ratio, 0.0)
+
+
+class FramePadding:
+    """Rows of two tables (dets, gts), each sorted by frame, laid out in padded per-frame
+    slots for the frames that hold at least one row of each (only those can have pairs)."""
+
+    def __init__(self, det_frame: np.ndarray, gt_frame: np.ndarray, num_frames: int) -> None:
+        det_slot, self.k = padded_index(det_frame, num_frames)
+        gt_slot, self.n = padded_index(gt_frame, num_frames)
+        self.frames = np.intersect1d(det_frame, gt_frame)
+        lookup = np.full(num_frames, -1, dtype=np.int64)
+        lookup[self.frames] = np.arange(self.frames.size)
+        self.det_rows = self._rows(lookup[det_frame], det_slot, self.k)
+        self.gt_rows = self._rows(lookup[gt_frame], gt_slot, self.n)
+
+    def _rows(self, local: np.ndarray, slot: np.ndarray, width: int) -> np.ndarray:
+        """[F' width] row index, -1 for padding."""
+        rows = np.full((self.frames.size, width), -1, dtype=np.int64)
+        keep = local >= 0
+        rows[local[keep], slot[keep]] = np.nonzero(keep)[0]
+        return rows
+
+    def chunks(self) -> Iterator[slice]:
+        """Slices over the padded frames, each with at most ~2M det x gt elements."""
+        step = max(1, _CHUNK_ELEMENTS // max(1, self.k * self.n))
+        for start in range(0, self.frames.size, step):
+            yield slice(start, min(start + step, self.frames.size))
+
+
+def _gather(values: np.ndarray, rows: np.ndarray, fill: float) -> np.ndarray:
+    """values[rows] with ``fill`` where rows == -1; rows [F K] -> [F K ...]."""
+    out = values[np.maximum(rows, 0)]
+    out[rows < 0] = fill
+    return out
+
+
+def image_pairs(
+    det_bbox: np.ndarray, gt_bbox: np.ndarray, padding: FramePadding, floor: float
+) -> Pairs:
+    """Pairs with 2D IoU > ``floor``."""
+    found = []
+    for part in padding.chunks():
+        drows, grows = padding.det_rows[part], padding.gt_rows[part]
+        iou = image_overlap(_gather(det_bbox, drows, 0.0), _gather(gt_bbox, grows, 0.0))
+        iou[(drows < 0)[:, :, None] | (grows < 0)[:, None, :]] = 0.0
+        f, j, i = np.nonzero(iou > floor)
+        found.append((drows[f, j], grows[f, i], iou[f, j, i]))
+    return _concat(found)
+
+
+def dont_care_ratio(det_bbox: np.ndarray, dc_bbox: np.ndarray, padding: FramePadding) -> np.ndarray:
+    """For every det row: the largest intersection / det area over the DontCare boxes of its
+    frame (0 when there is none) -> (num dets,)."""
+    best = np.zeros(det_bbox.shape[0])
+    for part in padding.chunks():
+        drows, grows = padding.det_rows[part], padding.gt_rows[part]
+        ratio = image_overlap(
+            _gather(det_bbox, drows, 0.0), _gather(dc_bbox, grows, 0.0), over_det_area=True
+        )
+        ratio[(grows < 0)[:, None, :].repeat(ratio.shape[1], axis=1)] = 0.0
+        if ratio.shape[2] == 0:
+            continue
+        per_det = ratio.max(axis=2)
+        real = drows >= 0
+        best[drows[real]] = per_det[real]
+    return best
+
+
+def _footprint_bounds(box7: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per box: x, z, half extents of the footprint's axis-aligned hull, area, y bottom,
+    y top, volume, and whether geometry treats the box as valid."""
+    x, y, z, h, w, length, ry = (box7[:, k] for k in range(7))
+    cos, sin = np.abs(np.cos(ry)), np.abs(np.sin(ry))
+    half_x = 0.5 * (cos * length + sin * w)
+    half_z = 0.5 * (sin * length + cos * w)
+    valid = np.isfinite(box7).all(axis=1) & (w > 0) & (length > 0)
+    return x, z, half_x, half_z, w * length, y, y - h, h * w * length, valid, valid & (h > 0)
+
+
+def rotated_pairs(
+    det_box7: np.ndarray,
+    gt_box7: np.ndarray,
+    padding: FramePadding,
+    floor_bev: float,
+    floor_3d: float,
+) -> tuple[Pairs, Pairs]:
+    """(pairs with BEV IoU > floor_bev, pairs with 3D IoU > floor_3d), from geometry.
+
+    Only pairs that can exceed a floor are sent to geometry (its cost is per pair): the
+    footprints' axis-aligned hulls bound the intersection area, and the height overlap the
+    volume, which bounds the IoU from above. ``bev_iou`` runs on the pairs whose bound may
+    exceed either floor; ``box3d_iou`` then only on those whose 3D IoU, estimated from the
+    exact footprint intersection, is within 1e-6 of its floor or above.
+    """
+    det = _box_extents(det_box7)
+    gt = _box_extents(gt_box7)
+    candidates: list[tuple[np.ndarray, np.ndarray]] = []
+    for part in padding.chunks():
+        drows, grows = padding.det_rows[part], padding.gt_rows[part]
+        d = {k: _gather(v, drows, 0.0)[:, :, None] for k, v in det.items()}
+        g = {k: _gather(v, grows, 0.0)[:, None, :] for k, v in gt.items()}
+        area = _overlap_1d(d["x"], d["half_x"], g["x"], g["half_x"]) * _overlap_1d(
+            d["z"], d["half_z"], g["z"], g["half_z"]
+        )
+        area = np.minimum(area, np.minimum(d["area"], g["area"]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound_bev = area / (d["area"] + g["area"] - area)
+            volume = np.minimum(area * _height_overlap(d, g), np.minimum(d["volume"], g["volume"]))
+            bound_3d = volume / (d["volume"] + g["volume"] - volume)
+        # the margin keeps pairs whose bound equals their IoU (identical boxes)
+        maybe = (bound_bev > floor_bev - 1e-9) | (bound_3d > floor_3d - 1e-9)
+        real = (drows >= 0)[:, :, None] & (grows >= 0)[:, None, :] & d["valid"] & g["valid"]
+        f, j, i = np.nonzero(real & maybe)
+        candidates.append((drows[f, j], grows[f, i]))
+    if not candidates:
+        return Pairs.empty(), Pairs.empty()
+    det_rows = np.concatenate([c[0] for c in candidates])
+    gt_rows = np.concatenate([c[1] for c in candidates])
+    bev = _pairwise(bev_iou, det_box7[det_rows], gt_box7[gt_rows])
+    keep = bev > floor_bev
+    bev_pairs = Pairs(det_rows[keep], gt_rows[keep], bev[keep])
+
+    # 3D: footprint intersection from the BEV IoU, times the height overlap
+    sel = bev > 0
+    det_rows, gt_rows, bev = det_rows[sel], gt_rows[sel], bev[sel]
+    a_det, a_gt = det["area"][det_rows], gt["area"][gt_rows]
+    inter = bev * (a_det + a_gt) / (1.0 + bev)
+    rise = np.clip(
+        np.minimum(det["bottom"][det_rows], gt["bottom"][gt_rows])
+        - np.maximum(det["top"][det_rows], gt["top"][gt_rows]),
+        0.0,
+        None,
+    )
+    v_det, v_gt = det["volume"][det_rows], gt["volume"][gt_rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = inter * rise / (v_det + v_gt - inter * rise)
+    sel = (estimate > floor_3d - 1e-6) & (v_det > 0) & (v_gt > 0)
+    det_rows, gt_rows = det_rows[sel], gt_rows[sel]
+    full = _pairwise(box3d_iou, det_box7[det_rows], gt_box7[gt_rows])
+    keep = full > floor_3d
+    return bev_pairs, Pairs(det_rows[keep], gt_rows[keep], full[keep])
+
+
+def _box_extents(box7: np.ndarray) -> dict[str, np.ndarray]:
+    """Per box: centre x, z; half extents of the footprint's axis-aligned hull; footprint
+    area; y of bottom and top; volume; whether geometry treats the footprint as valid."""
+    x, y, z, h, w, length, ry = (box7[:, k] for k in range(7))
+    cos, sin = np.abs(np.cos(ry)), np.abs(np.sin(ry))
+    return {
+        "x": x,
+        "z": z,
+        "half_x": 0.5 * (cos * length + sin * w),
+        "half_z": 0.5 * (sin * length + cos * w),
+        "area": w * length,
+        "bottom": y,
+        "top": y - h,
+        "volume": h * w * length,
+        "valid": np.isfinite(box7).all(axis=1) & (w > 0) & (length > 0),
+    }
+
+
+def _overlap_1d(a: np.ndarray, half_a: np.ndarray, b: np.ndarray, half_b: np.ndarray) -> np.ndarray:
+    reach = np.minimum(a + half_a, b + half_b) - np.maximum(a - half_a, b - half_b)
+    return np.clip(reach, 0.0, None)
+
+
+def _height_overlap(d: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> np.ndarray:
+    rise = np.minimum(d["bottom"], g["bottom"]) - np.maximum(d["top"], g["top"])
+    return np.clip(rise, 0.0, None)
+
+
+def _pairwise(
+    iou_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    boxes1: np.ndarray,
+    boxes2: np.ndarray,
+) -> np.ndarray:
+    """iou_fn of row p of boxes1 with row p of boxes2, for every row, in chunks."""
+    out = np.zeros(boxes1.shape[0])
+    for start in range(0, boxes1.shape[0], _PAIR_CHUNK):
+        part = slice(start, start + _PAIR_CHUNK)
+        a = torch.from_numpy(np.ascontiguousarray(boxes1[part]))[:, None, :]
+        b = torch.from_numpy(np.ascontiguousarray(boxes2[part]))[:, None, :]
+        out[part] = iou_fn(a, b)[:, 0, 0].numpy()
+    return out
+
+
+def _concat(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Pairs:
+    if not found:
+        return Pairs.empty()
+    return Pairs(*(np.concatenate(parts) for parts in zip(*found)))
