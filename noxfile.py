@@ -17,9 +17,9 @@ import functools
 import os
 import pathlib
 import subprocess
-import tomllib
 
 import nox
+import tomllib
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
@@ -33,9 +33,14 @@ TEST_REQUIREMENTS = ["pytest>=8", "hypothesis>=6.100"]
 def distributions() -> dict[str, dict]:
     """Component name -> {path, name, mono3d deps, has test extra}, from each pyproject.toml."""
     found: dict[str, dict] = {}
-    for pyproject in sorted([ROOT / "contracts/pyproject.toml", *ROOT.glob("packages/*/pyproject.toml")]):
+    for pyproject in sorted(
+        [ROOT / "contracts/pyproject.toml", *ROOT.glob("packages/*/pyproject.toml")]
+    ):
         project = tomllib.loads(pyproject.read_text())["project"]
-        deps = [d.split(">")[0].split("=")[0].split("[")[0].split(" ")[0] for d in project.get("dependencies", [])]
+        deps = [
+            d.split(">")[0].split("=")[0].split("[")[0].split(" ")[0]
+            for d in project.get("dependencies", [])
+        ]
         found[project["name"].removeprefix("mono3d-")] = {
             "path": pyproject.parent,
             "name": project["name"],
@@ -139,3 +144,22 @@ def typecheck(session: nox.Session) -> None:
     session.install("mypy>=1.10")
     sources = [str(info["path"] / "src" / "mono3d") for info in distributions().values()]
     session.run("mypy", *sources)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job on a fresh machine: synthesise scenes, train a few minutes on CPU,
+    evaluate, draw predictions; everything lands in one run folder (default runs/demo)."""
+    prepare(session)
+    install_components(session, list(distributions()))
+    session.run("mono3d", "demo", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Every benchmark script in benchmarks/ (ratios measured in one run)."""
+    prepare(session)
+    install_components(session, list(distributions()))
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        session.log(f"== {script.name}")
+        session.run("python", str(script), *session.posargs)

@@ -21,7 +21,7 @@ from torch import Tensor
 from mono3d.contracts import checks, contract
 
 
-def raw(boxes: Float[Tensor, "b n 4"], scale: Float[Tensor, "b"]) -> Float[Tensor, "b n 4"]:
+def raw(boxes: Float[Tensor, "b n 4"], scale: Float[Tensor, " b"]) -> Float[Tensor, "b n 4"]:
     return boxes * scale[:, None, None]
 
 
@@ -45,9 +45,15 @@ def main() -> None:
     with checks(False):
         off = median_time(checked, inputs, args.number, args.repeats)
     env_off = subprocess.run(
-        [sys.executable, "-c", "from mono3d.contracts import contract\n"
-         "f = lambda x: x\nprint(contract(f) is f)"],
-        env=dict(os.environ, MONO3D_CHECKS="0"), capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "from mono3d.contracts import contract\nf = lambda x: x\nprint(contract(f) is f)",
+        ],
+        env=dict(os.environ, MONO3D_CHECKS="0"),
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     print(f"unchecked function: {base * 1e6:8.2f} us/call (b=2, n={args.size})")
     print(f"{'variant':32s} {'us/call':>9s} {'ratio to unchecked':>19s}")

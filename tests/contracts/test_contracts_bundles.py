@@ -27,7 +27,23 @@ from mono3d.contracts import (
 from mono3d.contracts._bundle import Bundle, _field_specs
 from mono3d.contracts.testing import ground_truths, images_bundles, padded_hw
 
-SIZES = {"b": 2, "n": 5, "N": 30, "Nhd": 7, "C": 4, "B": 12, "K": 9, "c": 8, "c2": 16, "c3": 32, "c4": 64, "h4": 8, "w4": 12, "h": 64, "w": 96}
+SIZES = {
+    "b": 2,
+    "n": 5,
+    "N": 30,
+    "Nhd": 7,
+    "C": 4,
+    "B": 12,
+    "K": 9,
+    "c": 8,
+    "c2": 16,
+    "c3": 32,
+    "c4": 64,
+    "h4": 8,
+    "w4": 12,
+    "h": 64,
+    "w": 96,
+}
 
 
 def _size(dim: str) -> int:
@@ -79,7 +95,9 @@ def test_well_formed_bundle_constructs(cls):
         bundle.__setattr__(dataclasses.fields(cls)[0].name, None)
 
 
-@pytest.mark.parametrize(("cls", "name", "ann"), BUNDLE_FIELDS, ids=lambda x: getattr(x, "__name__", str(x))[:20])
+@pytest.mark.parametrize(
+    ("cls", "name", "ann"), BUNDLE_FIELDS, ids=lambda x: getattr(x, "__name__", str(x))[:20]
+)
 def test_wrong_rank_is_refused_naming_field_and_shapes(cls, name, ann):
     good = make_bundle(cls)
     bad_value = getattr(good, name).unsqueeze(-1)
@@ -91,7 +109,9 @@ def test_wrong_rank_is_refused_naming_field_and_shapes(cls, name, ann):
     assert str(tuple(bad_value.shape)) in message
 
 
-@pytest.mark.parametrize(("cls", "name", "ann"), BUNDLE_FIELDS, ids=lambda x: getattr(x, "__name__", str(x))[:20])
+@pytest.mark.parametrize(
+    ("cls", "name", "ann"), BUNDLE_FIELDS, ids=lambda x: getattr(x, "__name__", str(x))[:20]
+)
 def test_wrong_dtype_is_refused(cls, name, ann):
     good = make_bundle(cls)
     value = getattr(good, name)
@@ -140,9 +160,17 @@ def test_non_tensor_and_wrong_nested_bundle_are_refused():
 
 def test_images_must_be_padded_to_multiples_of_32():
     with pytest.raises(ContractError, match=r"Images\.images.*multiples of 32.*\(1, 3, 65, 96\)"):
-        Images(images=torch.rand(1, 3, 65, 96), calib=torch.rand(1, 3, 4), image_size=torch.tensor([[65, 96]]))
+        Images(
+            images=torch.rand(1, 3, 65, 96),
+            calib=torch.rand(1, 3, 4),
+            image_size=torch.tensor([[65, 96]]),
+        )
     with pytest.raises(ContractError, match=r"Images\.image_size"):
-        Images(images=torch.rand(1, 3, 64, 96), calib=torch.rand(1, 3, 4), image_size=torch.tensor([[70, 96]]))
+        Images(
+            images=torch.rand(1, 3, 64, 96),
+            calib=torch.rand(1, 3, 4),
+            image_size=torch.tensor([[70, 96]]),
+        )
 
 
 def test_checks_off_lets_anything_through():

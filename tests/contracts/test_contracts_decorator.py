@@ -14,7 +14,9 @@ from mono3d.contracts import ALIASES, AXES, ContractError, checks, checks_enable
 
 
 @contract
-def scale_boxes(boxes: Float[Tensor, "b n 4"], scale: Float[Tensor, "b"]) -> Float[Tensor, "b n 4"]:
+def scale_boxes(
+    boxes: Float[Tensor, "b n 4"], scale: Float[Tensor, " b"]
+) -> Float[Tensor, "b n 4"]:
     return boxes * scale[:, None, None]
 
 
@@ -24,7 +26,7 @@ def bad_return(boxes: Float[Tensor, "b n 4"]) -> Float[Tensor, "b n 5"]:
 
 
 @contract
-def counts(valid: Int[Tensor, "b n"]) -> Int[Tensor, "b"]:
+def counts(valid: Int[Tensor, "b n"]) -> Int[Tensor, " b"]:
     return valid.sum(-1)
 
 

@@ -5,12 +5,14 @@ import importlib
 import importlib.metadata
 import pathlib
 import re
-import tomllib
 
 import pytest
+import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-PYPROJECTS = sorted([ROOT / "contracts" / "pyproject.toml", *ROOT.glob("packages/*/pyproject.toml")])
+PYPROJECTS = sorted(
+    [ROOT / "contracts" / "pyproject.toml", *ROOT.glob("packages/*/pyproject.toml")]
+)
 
 #: DESIGN.md section 1: which mono3d blocks each block may import
 ALLOWED = {
@@ -26,8 +28,20 @@ ALLOWED = {
     "detector": {"contracts", "geometry", "backbone", "neck", "rpn", "head", "auxi", "losses"},
     "data": {"contracts", "geometry"},
     "eval": {"contracts", "geometry"},
-    "train": {"contracts", "geometry", "detector", "data", "eval", "logger",
-              "backbone", "neck", "rpn", "head", "auxi", "losses"},
+    "train": {
+        "contracts",
+        "geometry",
+        "detector",
+        "data",
+        "eval",
+        "logger",
+        "backbone",
+        "neck",
+        "rpn",
+        "head",
+        "auxi",
+        "losses",
+    },
 }
 
 
@@ -46,7 +60,9 @@ def test_distribution_layout(pyproject):
     assert (package / "__init__.py").is_file()
     assert (package / "py.typed").is_file(), f"{block} ships no py.typed"
     assert (folder / "README.md").is_file()
-    declared = {d.split(">")[0].split("=")[0].split("[")[0].strip() for d in project.get("dependencies", [])}
+    declared = {
+        d.split(">")[0].split("=")[0].split("[")[0].strip() for d in project.get("dependencies", [])
+    }
     for dep in declared:
         if dep.startswith("mono3d-"):
             assert dep.removeprefix("mono3d-") in ALLOWED[block], f"{block} may not depend on {dep}"
@@ -67,7 +83,9 @@ def test_imports_follow_the_dependency_arrows(pyproject):
         text = source.read_text()
         imported = set(re.findall(r"^\s*(?:from|import)\s+mono3d\.([a-z0-9_]+)", text, re.M))
         for other in imported - {block}:
-            assert other in declared, f"{source.relative_to(ROOT)} imports mono3d.{other}, undeclared"
+            assert other in declared, (
+                f"{source.relative_to(ROOT)} imports mono3d.{other}, undeclared"
+            )
         assert "from __future__ import annotations" not in text, (
             f"{source.relative_to(ROOT)}: jaxtyping skips string annotations"
         )
@@ -77,7 +95,8 @@ def test_installed_distributions_share_the_namespace():
     mono3d = importlib.import_module("mono3d")
     assert getattr(mono3d, "__file__", None) is None, "mono3d must be a namespace package"
     installed = sorted(
-        d.metadata["Name"] for d in importlib.metadata.distributions()
+        d.metadata["Name"]
+        for d in importlib.metadata.distributions()
         if (d.metadata["Name"] or "").startswith("mono3d-")
     )
     assert "mono3d-contracts" in installed

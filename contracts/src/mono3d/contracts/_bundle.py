@@ -91,9 +91,7 @@ def check_bundle(bundle: "Bundle") -> None:
             raise ContractError(f"{where}: expected {spec}, got {_shape(value)} (wrong dtype)")
         dims = annotation.dim_str.split()
         if len(dims) != value.ndim:
-            raise ContractError(
-                f"{where}: expected {spec} ({len(dims)} dims), got {_shape(value)}"
-            )
+            raise ContractError(f"{where}: expected {spec} ({len(dims)} dims), got {_shape(value)}")
         for dim, size in zip(dims, value.shape, strict=True):
             if dim.isdigit():
                 if int(dim) != size:
@@ -115,7 +113,9 @@ def check_bundle(bundle: "Bundle") -> None:
         try:
             expected = _evaluate(dim, sizes)
         except KeyError as missing:
-            raise ContractError(f"{where}: dim {dim!r} names {missing} that no field binds") from None
+            raise ContractError(
+                f"{where}: dim {dim!r} names {missing} that no field binds"
+            ) from None
         if expected != size:
             raise ContractError(
                 f"{where}: expected {_describe(annotation)}, got {_shape(value)}: "

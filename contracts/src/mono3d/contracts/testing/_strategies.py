@@ -118,12 +118,17 @@ def ground_truths(
     yaw = draw(yaws(b, n))
     category = torch.randint(1, num_classes + 1, (b, n, 1), generator=g)
     if padding != "zero":
-        filler = {"random": lambda s: torch.randn(s, generator=g) * 1e3, "nan": lambda s: torch.full(s, math.nan)}[padding]
+        filler = {
+            "random": lambda s: torch.randn(s, generator=g) * 1e3,
+            "nan": lambda s: torch.full(s, math.nan),
+        }[padding]
         pad = ~valid
         bbox2d = torch.where(pad[..., None], filler((b, n, 4)), bbox2d)
         bbox3d = torch.where(pad[..., None], filler((b, n, 6)), bbox3d)
         yaw = torch.where(pad[..., None], filler((b, n, 1)), yaw)
-        category = torch.where(pad[..., None], torch.randint(-5, 50, (b, n, 1), generator=g), category)
+        category = torch.where(
+            pad[..., None], torch.randint(-5, 50, (b, n, 1), generator=g), category
+        )
     else:
         bbox2d, bbox3d, yaw = (t * valid[..., None] for t in (bbox2d, bbox3d, yaw))
         category = category * valid[..., None]

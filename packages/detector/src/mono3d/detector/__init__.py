@@ -1,0 +1,26 @@
+"""mono3d.detector: the composition layer.
+
+``Detector`` (backbone -> neck -> RPN -> RoI head; ``predict`` post-processes into
+``Detections``), ``Criterion`` (targets, class selection and the six losses ->
+``LossOutput``), ``DetectorConfig`` (the model as data, YAML/JSON with errors naming the dotted
+field) and ``build_detector`` / ``build_criterion``.
+"""
+
+from ._build import build_criterion as build_criterion
+from ._build import build_detector as build_detector
+from ._config import DEFAULT_CLASS_PRIORS as DEFAULT_CLASS_PRIORS
+from ._config import DetectorConfig as DetectorConfig
+from ._config import LossConfig as LossConfig
+from ._config import PostprocessConfig as PostprocessConfig
+from ._config_io import ConfigError as ConfigError
+from ._config_io import apply_overrides as apply_overrides
+from ._config_io import format_validation_error as format_validation_error
+from ._config_io import load_config as load_config
+from ._config_io import read_mapping as read_mapping
+from ._config_io import validate_config as validate_config
+from ._criterion import DEFAULT_WEIGHTS as DEFAULT_WEIGHTS
+from ._criterion import Criterion as Criterion
+from ._detector import Detector as Detector
+from ._detector import DetectorOutput as DetectorOutput
+from ._detector import join_ground_truth as join_ground_truth
+from ._postprocess import postprocess as postprocess

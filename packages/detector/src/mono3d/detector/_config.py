@@ -1,0 +1,135 @@
+"""``DetectorConfig``: the whole model as data, composed of each block's own config.
+
+The object classes and yaw bins are stated once here; the head's output sizes (C = classes
++ 1, B) and the target builder's priors are derived from them, never repeated.
+"""
+
+import pathlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+
+from mono3d.auxi import AnchorTargetConfig, ProposalTargetConfig
+from mono3d.backbone import BackboneConfig
+from mono3d.head import HeadConfig
+from mono3d.neck import NeckConfig
+from mono3d.rpn import RPNConfig
+
+from ._config_io import load_config
+
+#: KITTI mean (h, w, l) in metres of the usual classes (DESIGN.md section 4)
+DEFAULT_CLASS_PRIORS: dict[str, tuple[float, float, float]] = {
+    "Car": (1.53, 1.63, 3.88),
+    "Pedestrian": (1.76, 0.66, 0.84),
+    "Cyclist": (1.74, 0.60, 1.76),
+    "Van": (2.21, 1.90, 5.08),
+    "Truck": (3.25, 2.59, 10.11),
+    "Person_sitting": (1.27, 0.59, 0.80),
+    "Tram": (3.53, 2.54, 16.09),
+}
+
+LossTerm = Literal["box2d", "objectness", "box3d", "yaw", "category", "yaw_category"]
+
+
+class LossConfig(BaseModel):
+    """Loss weights per term (missing terms weigh 1) and the Huber beta of the regressions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: dict[LossTerm, float] = Field(default_factory=dict)
+    beta: float = Field(1.0 / 9.0, ge=0.0)
+
+
+class PostprocessConfig(BaseModel):
+    """Detection post-processing (torchvision's box-head defaults)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    score_thresh: float = Field(0.05, ge=0.0, lt=1.0)
+    nms_thresh: float = Field(0.5, gt=0.0, le=1.0)
+    detections_per_image: int = Field(100, ge=1)
+
+
+class DetectorConfig(BaseModel):
+    """Everything needed to build a Detector and its Criterion.
+
+    classes: object class names; category k (1-based) is ``classes[k-1]``, 0 background.
+    priors: (h, w, l) metres per class name; classes not listed take the KITTI means in
+    ``DEFAULT_CLASS_PRIORS``. num_bins: MultiBin yaw bins B.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    classes: tuple[str, ...] = Field(("Car", "Pedestrian", "Cyclist"), min_length=1)
+    priors: dict[str, tuple[PositiveFloat, PositiveFloat, PositiveFloat]] = Field(
+        default_factory=dict
+    )
+    num_bins: int = Field(12, ge=1)
+    backbone: BackboneConfig = BackboneConfig()
+    neck: NeckConfig = NeckConfig()
+    rpn: RPNConfig = RPNConfig()
+    head: HeadConfig = HeadConfig()
+    anchor_targets: AnchorTargetConfig = AnchorTargetConfig()
+    proposal_targets: ProposalTargetConfig = ProposalTargetConfig()
+    loss: LossConfig = LossConfig()
+    postprocess: PostprocessConfig = PostprocessConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _head_sizes_follow_classes(cls, data: Any) -> Any:
+        """head.num_classes / head.num_bins default to len(classes) + 1 and num_bins."""
+        if not isinstance(data, dict):
+            return data
+        head = data.get("head", {})
+        if isinstance(head, HeadConfig):
+            head = head.model_dump(exclude_unset=True)
+        if not isinstance(head, dict):
+            return data
+        classes = data.get("classes", cls.model_fields["classes"].default)
+        derived = {"num_bins": data.get("num_bins", cls.model_fields["num_bins"].default)}
+        if isinstance(classes, (list, tuple)):
+            derived["num_classes"] = len(classes) + 1
+        return {**data, "head": {**derived, **head}}
+
+    @model_validator(mode="after")
+    def _every_class_has_a_prior(self) -> "DetectorConfig":
+        if self.head.num_classes != self.num_categories:
+            raise ValueError(
+                f"head.num_classes is {self.head.num_classes} but classes {list(self.classes)} "
+                f"give C = {self.num_categories} (leave head.num_classes out to derive it)"
+            )
+        if self.head.num_bins != self.num_bins:
+            raise ValueError(
+                f"head.num_bins is {self.head.num_bins} but num_bins is {self.num_bins} "
+                "(leave head.num_bins out to derive it)"
+            )
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError(f"classes: duplicate names in {list(self.classes)}")
+        missing = [
+            c for c in self.classes if c not in self.priors and c not in DEFAULT_CLASS_PRIORS
+        ]
+        if missing:
+            raise ValueError(
+                f"priors: no (h, w, l) prior for classes {missing}; add them under priors"
+            )
+        unused = sorted(set(self.priors) - set(self.classes))
+        if unused:
+            raise ValueError(f"priors: {unused} are not among classes {list(self.classes)}")
+        return self
+
+    @property
+    def num_categories(self) -> int:
+        """C: object classes + background."""
+        return len(self.classes) + 1
+
+    def class_priors(self) -> tuple[tuple[float, float, float], ...]:
+        """(h, w, l) of each class, in class order (class 1 first)."""
+        return tuple(self.priors.get(c, DEFAULT_CLASS_PRIORS.get(c)) for c in self.classes)  # type: ignore[misc]
+
+    @classmethod
+    def from_file(
+        cls, path: str | pathlib.Path, overrides: list[str] | None = None
+    ) -> "DetectorConfig":
+        """Read a YAML or JSON file (``yaml.safe_load``), apply ``dotted.key=value``
+        overrides; a ``ConfigError`` names the file and every bad dotted field."""
+        return load_config(cls, path, overrides)
