@@ -52,6 +52,10 @@ CASES = [
 ]
 
 
+CHECKED = pytest.mark.skipif(not checks_enabled(), reason="MONO3D_CHECKS=0: nothing is checked")
+
+
+@CHECKED
 @pytest.mark.parametrize(
     ("fn", "args", "name"), CASES, ids=[f"{c[0].__name__}-{c[2]}" for c in CASES]
 )
@@ -60,7 +64,7 @@ def test_wrong_input_raises_contract_error_naming_the_argument(fn, args, name) -
         fn(*args)
 
 
-@pytest.mark.skipif(not checks_enabled(), reason="MONO3D_CHECKS=0: nothing is wrapped")
+@CHECKED
 def test_every_public_function_is_checked() -> None:
     public = [getattr(geometry, name) for name in dir(geometry) if not name.startswith("_")]
     functions = [f for f in public if inspect.isfunction(f)]
