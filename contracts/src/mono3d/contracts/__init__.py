@@ -58,6 +58,7 @@ from ._aliases import SelectedYawLogit as SelectedYawLogit
 from ._aliases import SelectedYawResi as SelectedYawResi
 from ._bundle import Bundle as Bundle
 from ._bundle import check_bundle as check_bundle
+from ._bundle import check_same_batch as check_same_batch
 from ._bundles import ALL_BUNDLES as ALL_BUNDLES
 from ._bundles import Auxi as Auxi
 from ._bundles import BackboneFeatures as BackboneFeatures

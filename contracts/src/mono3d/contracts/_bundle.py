@@ -156,3 +156,22 @@ class Bundle:
     def as_dict(self) -> dict[str, Any]:
         """Field name to value (nested bundles stay bundles)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+
+def check_same_batch(where: str, **items: "Bundle | torch.Tensor") -> None:
+    """Raise :class:`ContractError` unless every named bundle/tensor has the same b (dim 0).
+
+    For a bundle, b is dim 0 of its first tensor field. ``where`` names the function.
+    """
+    if not _state["enabled"] or is_tracing():
+        return
+    sizes: dict[str, int] = {}
+    for name, item in items.items():
+        tensor = item
+        while isinstance(tensor, Bundle):
+            tensor = getattr(tensor, dataclasses.fields(tensor)[0].name)  # type: ignore[arg-type]
+        if isinstance(tensor, torch.Tensor) and tensor.dim() > 0:
+            sizes[name] = int(tensor.shape[0])
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{name} has b={size}" for name, size in sizes.items())
+        raise ContractError(f"{where}: batch sizes differ: {listed}")

@@ -11,7 +11,7 @@ from mono3d.auxi import (
     TargetBuilder,
     select_class_from_prediction,
 )
-from mono3d.contracts import GroundTruth, Images, LossOutput, contract
+from mono3d.contracts import GroundTruth, Images, LossOutput, check_same_batch, contract
 from mono3d.losses import (
     Box2dRegression,
     Box3dRegression,
@@ -74,6 +74,7 @@ class Criterion(nn.Module):
         generator: torch.Generator | None = None,
     ) -> LossOutput:
         """The six loss terms, their weighted total and the sampled counts."""
+        check_same_batch("Criterion.forward", output=output, gt=gt, images=images)
         auxi = self.targets(gt, output.rpn, images.calib, generator=generator)
         anchor, aligned = auxi.gt_feature, auxi.gt_aligned
         selected = select_class_from_prediction(output.head, aligned)

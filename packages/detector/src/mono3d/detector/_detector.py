@@ -14,6 +14,7 @@ from mono3d.contracts import (
     HeadOutput,
     Images,
     RPNOutput,
+    check_same_batch,
     contract,
 )
 
@@ -103,6 +104,8 @@ class Detector(nn.Module):
     @contract
     def forward(self, images: Images, gt: GroundTruth | None = None) -> DetectorOutput:
         """RPN and head outputs; with ``gt`` (training) its boxes join the proposals."""
+        if gt is not None:
+            check_same_batch("Detector.forward", images=images, gt=gt)
         features = self.neck(self.backbone(images.images))
         rpn = self.rpn(features, images)
         if gt is not None:
