@@ -1,0 +1,42 @@
+"""mono3d.train: the trainer (AMP, DDP via torchrun, atomic checkpoints, exact resume) and
+the ``mono3d`` command (``mono3d.train.cli:main``)."""
+
+from ._checkpoint import CHECKPOINT_KEYS as CHECKPOINT_KEYS
+from ._checkpoint import CheckpointError as CheckpointError
+from ._checkpoint import load_checkpoint as load_checkpoint
+from ._checkpoint import save_checkpoint as save_checkpoint
+from ._config import DataSection as DataSection
+from ._config import EvalSection as EvalSection
+from ._config import LoopSection as LoopSection
+from ._config import OutputSection as OutputSection
+from ._config import TrainConfig as TrainConfig
+from ._config import check_data_paths as check_data_paths
+from ._config import load_train_config as load_train_config
+from ._demo import demo_config as demo_config
+from ._demo import loss_decrease as loss_decrease
+from ._demo import synthesise as synthesise
+from ._distributed import DistContext as DistContext
+from ._distributed import init_distributed as init_distributed
+from ._draw import BoxesToDraw as BoxesToDraw
+from ._draw import draw_bev as draw_bev
+from ._draw import draw_boxes_on_image as draw_boxes_on_image
+from ._evaluate import evaluate_detector as evaluate_detector
+from ._evaluate import metrics_of as metrics_of
+from ._predict import find_calib as find_calib
+from ._predict import load_detector as load_detector
+from ._predict import predict_images as predict_images
+from ._rng import capture_rng_state as capture_rng_state
+from ._rng import derive_seed as derive_seed
+from ._rng import restore_rng_state as restore_rng_state
+from ._sampler import SampleKey as SampleKey
+from ._sampler import StepBatchSampler as StepBatchSampler
+from ._schedule import OptimConfig as OptimConfig
+from ._schedule import ScheduleConfig as ScheduleConfig
+from ._schedule import build_optimizer as build_optimizer
+from ._schedule import build_scheduler as build_scheduler
+from ._schedule import lr_factor as lr_factor
+from ._show import show_frame as show_frame
+from ._trainer import Trainer as Trainer
+from ._trainer import TrainingDiverged as TrainingDiverged
+from ._trainer import TrainOutcome as TrainOutcome
+from ._trainer import train as train

@@ -1,0 +1,159 @@
+"""The run config: one YAML file, validated by pydantic (frozen, no unknown field).
+
+Sections: ``model`` (the detector, :class:`mono3d.detector.DetectorConfig`), ``data`` (where
+the KITTI-format folder is, its splits and the augmentation), ``optim``, ``schedule``,
+``train`` (the loop), ``eval``, ``output`` (the run folder) and ``logger``. Errors are
+reported as ``file: dotted.field: reason``, one line per problem (:class:`ConfigError`).
+The object classes are the model's (``model.classes``); the data section only maps KITTI
+types onto them.
+"""
+
+import pathlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mono3d.data import AugmentConfig, DataConfig
+from mono3d.detector import ConfigError, DetectorConfig, load_config
+from mono3d.logger import LoggerConfig
+
+from ._schedule import OptimConfig, ScheduleConfig
+
+__all__ = [
+    "DataSection",
+    "EvalSection",
+    "LoopSection",
+    "OutputSection",
+    "TrainConfig",
+    "check_data_paths",
+    "load_train_config",
+]
+
+
+class DataSection(BaseModel):
+    """A KITTI-format dataset folder (``root/training/{image_2,label_2,calib}``,
+    ``root/ImageSets/<split>.txt``). Relative paths are relative to the working directory."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    root: str
+    """The data root (``data_root``): the folder holding ``training/`` and ``ImageSets/``."""
+    train_split: str | None = "train"
+    """``ImageSets/<train_split>.txt``; None: every image of ``training/``."""
+    val_split: str | None = "val"
+    """The split evaluated during and after training; None: no evaluation."""
+    mapping: dict[str, str] = Field(default_factory=dict)
+    """Extra KITTI type -> class / ``ignore`` / ``drop`` rules (see mono3d.data.ClassMap)."""
+    augment: AugmentConfig | None = Field(default_factory=AugmentConfig)
+    """Training augmentation; None switches it off."""
+
+    def dataset_config(self, split: str | None, classes: tuple[str, ...]) -> DataConfig:
+        """The :class:`mono3d.data.DataConfig` of one split (one place maps the fields)."""
+        return DataConfig(
+            root=self.root, split=split, classes=classes, mapping=self.mapping, augment=self.augment
+        )
+
+
+class LoopSection(BaseModel):
+    """The training loop (section ``train``). Steps count optimiser steps."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    steps: int = Field(default=20000, ge=1)
+    batch_size: int = Field(default=4, ge=1)
+    """Images per process and step (the global batch is batch_size x world size)."""
+    seed: int = Field(default=0, ge=0)
+    amp: Literal["off", "bf16", "fp16"] = "off"
+    """Mixed precision: bf16 on CPU or GPU (torch.autocast), fp16 on GPU only (GradScaler)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    clip_grad_norm: float | None = Field(default=10.0, gt=0)
+    """Clip the global gradient norm to this value; None: no clipping."""
+    checkpoint_interval: int = Field(default=1000, ge=1)
+    """Write ``checkpoint.pt`` every this many steps (and at the end, and on SIGINT/SIGTERM)."""
+    eval_interval: int = Field(default=0, ge=0)
+    """Evaluate every this many steps; 0: only at the end (if ``eval.at_end``)."""
+    workers: int = Field(default=2, ge=0)
+    """DataLoader worker processes per rank (0: load in the training process)."""
+    max_consecutive_nonfinite: int = Field(default=20, ge=1)
+    """Stop after this many steps in a row with a non-finite loss or gradient (each skipped)."""
+    time_limit_minutes: float | None = Field(default=None, gt=0)
+    """End the run (checkpoint, final evaluation, plots) once this much wall time has passed,
+    even before ``steps``; None: no limit. The schedule still spans ``steps``."""
+    progress: bool = True
+    """Show a progress bar (rank 0)."""
+    timeout_minutes: float = Field(default=30.0, gt=0)
+    """Collective-operation timeout of the process group (multi-process runs)."""
+
+
+class EvalSection(BaseModel):
+    """Evaluation on ``data.val_split`` with mono3d-eval (KITTI AP)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at_end: bool = True
+    batch_size: int = Field(default=4, ge=1)
+    max_images: int | None = Field(default=None, ge=1)
+    """Evaluate only the first this many images of the split; None: all."""
+    draw: int = Field(default=4, ge=0)
+    """After the final evaluation, draw the predictions on this many images."""
+
+
+class OutputSection(BaseModel):
+    """Where a run writes: ``run_dir/{checkpoint.pt, history.jsonl, history.csv,
+    history.png, config.yaml, eval/, predictions/}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_dir: str
+
+
+class TrainConfig(BaseModel):
+    """A complete training run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: DetectorConfig = Field(default_factory=DetectorConfig)
+    data: DataSection
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    train: LoopSection = Field(default_factory=LoopSection)
+    eval: EvalSection = Field(default_factory=EvalSection)
+    output: OutputSection
+    logger: LoggerConfig = Field(default_factory=LoggerConfig)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(self.model.classes)
+
+
+def load_train_config(
+    path: str | pathlib.Path, overrides: list[str] | None = None
+) -> TrainConfig:
+    """Read a YAML/JSON run config, apply ``dotted.key=value`` overrides, validate.
+
+    Raises :class:`ConfigError` whose message names the file and every bad dotted field.
+    """
+    return load_config(TrainConfig, path, overrides)
+
+
+def check_data_paths(config: TrainConfig, source: str) -> None:
+    """Raise :class:`ConfigError` (``source: data.root: ...``) when the data folders a
+    training run needs are missing."""
+    root = pathlib.Path(config.data.root)
+    problems = []
+    if not root.is_dir():
+        problems.append(f"{source}: data.root: data folder {root} does not exist")
+    else:
+        for field, split in (("train_split", config.data.train_split),
+                             ("val_split", config.data.val_split)):
+            if split is None:
+                continue
+            lists = [root / "ImageSets" / f"{split}.txt",
+                     root.parent / "ImageSets" / f"{split}.txt"]
+            if not any(p.is_file() for p in lists):
+                problems.append(f"{source}: data.{field}: split list {lists[0]} does not exist")
+        images = root / "training" / "image_2"
+        if not images.is_dir() and not (root / "image_2").is_dir():
+            problems.append(f"{source}: data.root: no image folder {images} in {root}")
+    if problems:
+        raise ConfigError("\n".join(problems))

@@ -1,0 +1,166 @@
+"""Drawing 3D boxes: projected into the image, and from above (bird's-eye view).
+
+Boxes are KITTI boxes: ``bbox3d`` (x, y, z, h, w, l) with (x, y, z) the bottom-face centre in
+the camera frame (metres) and ``yaw`` = rotation_y. Corners come from
+:func:`mono3d.geometry.box3d_corners`: 0-3 the bottom face, 4-7 the top face; corners 0, 1, 5,
+4 are the front face (the +length side, the direction the object faces), drawn with a cross.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from mono3d.geometry import box3d_corners, project_points
+
+__all__ = ["BoxesToDraw", "draw_bev", "draw_boxes_on_image", "side_by_side", "to_pil"]
+
+#: the 12 edges of a box (corner pairs)
+EDGES = ((0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4),
+         (0, 4), (1, 5), (2, 6), (3, 7))
+#: the front face and its two diagonals (the "cross" marking it)
+FRONT = (0, 1, 5, 4)
+FRONT_DIAGONALS = ((0, 5), (1, 4))
+#: colours per class index (1-based category; index 0 for anything else)
+PALETTE = ((255, 255, 255), (0, 220, 0), (255, 60, 60), (60, 140, 255), (255, 200, 0),
+           (200, 0, 255), (0, 230, 230))
+MIN_DEPTH = 0.1
+
+
+@dataclass(frozen=True)
+class BoxesToDraw:
+    """n boxes in one image: bbox3d (n, 6), yaw (n,), category (n,) 1-based, labels (n text
+    labels, e.g. ``"Car 0.87"``); ``dashed`` draws the outline thinner (ground truth)."""
+
+    bbox3d: torch.Tensor
+    yaw: torch.Tensor
+    category: torch.Tensor
+    labels: Sequence[str]
+    dashed: bool = False
+
+    def __post_init__(self) -> None:
+        n = self.bbox3d.shape[0]
+        if self.bbox3d.shape != (n, 6) or self.yaw.shape != (n,) or self.category.shape != (n,):
+            raise ValueError(
+                f"BoxesToDraw: expected bbox3d (n, 6), yaw (n,), category (n,); got "
+                f"{tuple(self.bbox3d.shape)}, {tuple(self.yaw.shape)}, "
+                f"{tuple(self.category.shape)}"
+            )
+        if len(self.labels) != n:
+            raise ValueError(f"BoxesToDraw: {len(self.labels)} labels for {n} boxes")
+
+    @property
+    def corners(self) -> torch.Tensor:
+        """Float[n 8 3]: camera-frame corners."""
+        return box3d_corners(self.bbox3d.double(), self.yaw.double()[:, None])
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """A float RGB (3, h, w) tensor in [0, 1] as a PIL image."""
+    pixels = (image.detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
+    return Image.fromarray(pixels.permute(1, 2, 0).contiguous().numpy(), mode="RGB")
+
+
+def _colour(category: int) -> tuple[int, int, int]:
+    return PALETTE[category] if 0 < category < len(PALETTE) else PALETTE[0]
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # pragma: no cover - Pillow < 10.1 has no sized default font
+        return ImageFont.load_default()
+
+
+def draw_boxes_on_image(
+    image: Image.Image, boxes: BoxesToDraw, calib: torch.Tensor
+) -> Image.Image:
+    """A copy of ``image`` with every box's 12 projected edges, its front face crossed, and
+    its label. ``calib``: P2 (3, 4) of this image. Boxes with a corner behind the camera
+    (depth <= 0.1 m) are left out (their projection is meaningless)."""
+    out = image.copy()
+    if boxes.bbox3d.shape[0] == 0:
+        return out
+    draw = ImageDraw.Draw(out)
+    width = max(1, round(min(out.size) / 200))
+    font = _font(max(10, round(min(out.size) / 28)))
+    corners = boxes.corners
+    uv, depth = project_points(corners.reshape(1, -1, 3), calib.double()[None])
+    uv = uv.reshape(-1, 8, 2).tolist()
+    visible = (depth.reshape(-1, 8) > MIN_DEPTH).all(dim=1).tolist()
+    for index, label in enumerate(boxes.labels):
+        if not visible[index]:
+            continue
+        points = uv[index]
+        colour = _colour(int(boxes.category[index]))
+        line = max(1, width - 1) if boxes.dashed else width
+        for a, b in EDGES:
+            draw.line([tuple(points[a]), tuple(points[b])], fill=colour, width=line)
+        for a, b in FRONT_DIAGONALS:
+            draw.line([tuple(points[a]), tuple(points[b])], fill=colour, width=line)
+        if label:
+            x = min(p[0] for p in points)
+            y = min(p[1] for p in points)
+            text_box = draw.textbbox((x, y), label, font=font, anchor="lb")
+            draw.rectangle(text_box, fill=(0, 0, 0))
+            draw.text((x, y), label, fill=colour, font=font, anchor="lb")
+    return out
+
+
+def draw_bev(
+    box_sets: Sequence[BoxesToDraw],
+    *,
+    size: int = 600,
+    x_range: tuple[float, float] = (-30.0, 30.0),
+    z_range: tuple[float, float] = (0.0, 70.0),
+    calib: torch.Tensor | None = None,
+    image_width: int | None = None,
+) -> Image.Image:
+    """A bird's-eye view (x right, z up the picture, camera at the bottom centre): each box's
+    footprint, with a line from its centre to its front. A grid every 10 m; with ``calib``
+    and ``image_width`` the camera's horizontal field of view is drawn too."""
+    x0, x1 = x_range
+    z0, z1 = z_range
+    scale = size / (z1 - z0)
+    width = round((x1 - x0) * scale)
+    canvas = Image.new("RGB", (width, size), (24, 24, 24))
+    draw = ImageDraw.Draw(canvas)
+
+    def pixel(x: float, z: float) -> tuple[float, float]:
+        return ((x - x0) * scale, size - (z - z0) * scale)
+
+    for gx in range(math.ceil(x0 / 10) * 10, int(x1) + 1, 10):
+        draw.line([pixel(gx, z0), pixel(gx, z1)], fill=(60, 60, 60))
+    for gz in range(math.ceil(z0 / 10) * 10, int(z1) + 1, 10):
+        draw.line([pixel(x0, gz), pixel(x1, gz)], fill=(60, 60, 60))
+        draw.text(pixel(x0, gz), f" {gz} m", fill=(120, 120, 120), anchor="lb")
+    if calib is not None and image_width is not None:
+        fx, cx = float(calib[0, 0]), float(calib[0, 2])
+        for u in (0.0, float(image_width)):
+            slope = (u - cx) / fx
+            draw.line([pixel(0.0, 0.0), pixel(slope * z1, z1)], fill=(90, 90, 140))
+    for boxes in box_sets:
+        if boxes.bbox3d.shape[0] == 0:
+            continue
+        footprint = boxes.corners[:, :4, :].tolist()  # bottom face, (x, y, z)
+        for index in range(boxes.bbox3d.shape[0]):
+            colour = _colour(int(boxes.category[index]))
+            points = [pixel(p[0], p[2]) for p in footprint[index]]
+            draw.polygon(points, outline=colour, width=1 if boxes.dashed else 2)
+            cx_ = sum(p[0] for p in points) / 4
+            cz_ = sum(p[1] for p in points) / 4
+            front = ((points[0][0] + points[1][0]) / 2, (points[0][1] + points[1][1]) / 2)
+            draw.line([(cx_, cz_), front], fill=colour, width=1 if boxes.dashed else 2)
+    return canvas
+
+
+def side_by_side(left: Image.Image, right: Image.Image) -> Image.Image:
+    """``left`` and ``right`` next to each other, ``right`` scaled to ``left``'s height."""
+    height = left.height
+    scaled = right.resize((max(1, round(right.width * height / right.height)), height))
+    out = Image.new("RGB", (left.width + scaled.width, height), (0, 0, 0))
+    out.paste(left, (0, 0))
+    out.paste(scaled, (left.width, 0))
+    return out

@@ -1,0 +1,113 @@
+"""Inference from a checkpoint: KITTI result files and images with the 3D boxes drawn."""
+
+import os
+import pathlib
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from mono3d.data import (
+    ClassMap,
+    collate,
+    labels_to_sample,
+    read_image,
+    read_kitti_calib,
+    write_kitti_results,
+)
+from mono3d.detector import build_detector, validate_config
+
+from ._checkpoint import CheckpointError, load_checkpoint
+from ._config import TrainConfig
+from ._draw import draw_boxes_on_image, to_pil
+from ._evaluate import detection_labels
+
+__all__ = ["find_calib", "load_detector", "predict_images"]
+
+
+def load_detector(
+    checkpoint: str | os.PathLike[str], device: torch.device | str = "cpu"
+) -> tuple[nn.Module, TrainConfig]:
+    """The detector of a training checkpoint (weights loaded, eval mode) and its run config."""
+    state = load_checkpoint(checkpoint, map_location="cpu")
+    try:
+        config = validate_config(TrainConfig, state["config"], f"{checkpoint} (stored config)")
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
+    detector = build_detector(config.model)
+    try:
+        detector.load_state_dict(state["model"])
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"{checkpoint}: model weights do not fit the config: {error}"
+        ) from None
+    return detector.to(device).eval(), config
+
+
+def find_calib(image: pathlib.Path, calib: str | os.PathLike[str] | None = None) -> pathlib.Path:
+    """``calib`` when given, else the KITTI layout's ``<image_2>/../calib/<id>.txt``."""
+    if calib is not None:
+        path = pathlib.Path(calib)
+        if not path.is_file():
+            raise FileNotFoundError(f"calib file not found: {path}")
+        return path
+    path = image.parent.parent / "calib" / f"{image.stem}.txt"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{image}: no calib file {path} (KITTI layout image_2/<id>.png + calib/<id>.txt); "
+            "pass --calib FILE"
+        )
+    return path
+
+
+def predict_images(
+    detector: nn.Module,
+    classes: Sequence[str],
+    images: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    calib: str | os.PathLike[str] | None = None,
+    batch_size: int = 4,
+    device: torch.device | str = "cpu",
+    draw: bool = True,
+) -> list[pathlib.Path]:
+    """Run ``detector`` on image files; write ``out_dir/data/<id>.txt`` (KITTI results) and,
+    with ``draw``, ``out_dir/images/<id>.png`` (the boxes projected, front face crossed,
+    ``class score`` labels). Each image's P2 comes from ``calib`` or its KITTI calib file.
+    Returns the result files written."""
+    paths = [pathlib.Path(p) for p in images]
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"image not found: {path}")
+    stems = [p.stem for p in paths]
+    duplicates = sorted({s for s in stems if stems.count(s) > 1})
+    if duplicates:
+        raise ValueError(f"several images share the frame id(s) {duplicates}; results would clash")
+    out = pathlib.Path(out_dir)
+    class_map = ClassMap.build(tuple(classes))
+    written: list[pathlib.Path] = []
+    for start in range(0, len(paths), batch_size):
+        chunk = paths[start : start + batch_size]
+        samples = []
+        for path in chunk:
+            p2 = read_kitti_calib(find_calib(path, calib)).P2
+            samples.append(
+                labels_to_sample(
+                    path.stem,
+                    read_image(path),
+                    torch.tensor(p2, dtype=torch.float32),
+                    [],
+                    class_map,
+                )
+            )
+        batch = collate(samples)
+        with torch.no_grad():
+            detections = detector.predict(batch.images.to(device)).to("cpu")  # type: ignore[operator]
+        written += write_kitti_results(out / "data", detections, batch.frame_ids, tuple(classes))
+        if draw:
+            (out / "images").mkdir(parents=True, exist_ok=True)
+            for index, sample in enumerate(samples):
+                boxes = detection_labels(detections, index, tuple(classes))
+                drawn = draw_boxes_on_image(to_pil(sample.image), boxes, sample.calib)
+                drawn.save(out / "images" / f"{sample.frame_id}.png")
+    return written

@@ -1,0 +1,108 @@
+"""``mono3d show``: a KITTI frame's image with its 3D boxes projected, and a bird's-eye view."""
+
+import os
+import pathlib
+from collections.abc import Sequence
+
+import torch
+from PIL import Image
+
+from mono3d.data import DEFAULT_CLASSES, KittiObject, read_kitti_calib, read_kitti_label
+
+from ._draw import BoxesToDraw, draw_bev, draw_boxes_on_image, side_by_side
+
+__all__ = ["locate_frame", "objects_to_boxes", "show_frame"]
+
+
+def locate_frame(
+    frame: str, root: str | os.PathLike[str] | None = None
+) -> tuple[pathlib.Path, str]:
+    """(folder holding image_2/label_2/calib, frame id) of ``frame``: an image or label file
+    path in the KITTI layout, or a frame id under ``root`` (a KITTI root with
+    ``training/``, or the ``training`` folder itself)."""
+    path = pathlib.Path(frame)
+    if path.suffix in (".png", ".txt") and path.is_file():
+        return path.parent.parent, path.stem
+    if path.suffix in (".png", ".txt"):
+        raise FileNotFoundError(f"frame file not found: {path}")
+    if root is None:
+        raise FileNotFoundError(
+            f"{frame!r} is not an image or label file; give a path like "
+            "ROOT/training/image_2/000001.png, or the id with --root ROOT"
+        )
+    base = pathlib.Path(root)
+    data_dir = base / "training" if (base / "training").is_dir() else base
+    image = data_dir / "image_2" / f"{frame}.png"
+    if not image.is_file():
+        raise FileNotFoundError(f"frame {frame}: no image {image}")
+    return data_dir, frame
+
+
+def objects_to_boxes(
+    objects: Sequence[KittiObject], classes: Sequence[str], *, ground_truth: bool
+) -> BoxesToDraw:
+    """KITTI objects with a usable 3D box (no DontCare, positive size, in front of the
+    camera) as boxes to draw; colour by ``classes`` index (others white). Labels: the type,
+    plus the score for detections."""
+    kept = [
+        o
+        for o in objects
+        if not o.is_dontcare and min(o.dimensions) > 0 and o.location[2] > 0
+    ]
+    lookup = {name: index + 1 for index, name in enumerate(classes)}
+    labels = [
+        o.type if ground_truth or o.score is None else f"{o.type} {o.score:.2f}" for o in kept
+    ]
+    return BoxesToDraw(
+        bbox3d=torch.tensor([[*o.location, *o.dimensions] for o in kept], dtype=torch.float32)
+        .reshape(-1, 6),
+        yaw=torch.tensor([o.rotation_y for o in kept], dtype=torch.float32),
+        category=torch.tensor([lookup.get(o.type, 0) for o in kept], dtype=torch.int64),
+        labels=labels,
+        dashed=ground_truth,
+    )
+
+
+def _prediction_file(pred: pathlib.Path, frame_id: str) -> pathlib.Path:
+    if pred.is_file():
+        return pred
+    for candidate in (pred / f"{frame_id}.txt", pred / "data" / f"{frame_id}.txt"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"no result file for frame {frame_id} in {pred}")
+
+
+def show_frame(
+    frame: str,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    pred: str | os.PathLike[str] | None = None,
+    classes: Sequence[str] = DEFAULT_CLASSES,
+) -> pathlib.Path:
+    """Write a PNG: the frame's image with its labelled 3D boxes (and, with ``pred``, a KITTI
+    result file or folder, the detections, labelled with their scores) projected, beside
+    a bird's-eye view of the same boxes (labels thin, detections thick). Returns the path
+    (default ``<id>_show.png`` in the working directory)."""
+    data_dir, frame_id = locate_frame(frame, root)
+    image_path = data_dir / "image_2" / f"{frame_id}.png"
+    calib_path = data_dir / "calib" / f"{frame_id}.txt"
+    if not calib_path.is_file():
+        raise FileNotFoundError(f"frame {frame_id}: no calib file {calib_path}")
+    calib = torch.tensor(read_kitti_calib(calib_path).P2, dtype=torch.float64)
+    label_path = data_dir / "label_2" / f"{frame_id}.txt"
+    box_sets = []
+    if label_path.is_file():
+        box_sets.append(objects_to_boxes(read_kitti_label(label_path), classes, ground_truth=True))
+    if pred is not None:
+        path = _prediction_file(pathlib.Path(pred), frame_id)
+        box_sets.append(objects_to_boxes(read_kitti_label(path), classes, ground_truth=False))
+    with Image.open(image_path) as opened:
+        image = opened.convert("RGB")
+    for boxes in box_sets:
+        image = draw_boxes_on_image(image, boxes, calib)
+    bev = draw_bev(box_sets, calib=calib, image_width=image.width)
+    target = pathlib.Path(out) if out is not None else pathlib.Path(f"{frame_id}_show.png")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    side_by_side(image, bev).save(target)
+    return target
