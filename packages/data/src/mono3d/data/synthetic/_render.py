@@ -5,8 +5,10 @@ solid's front faces never overlap each other), so nearer objects really hide far
 Alongside the colour image an id buffer records which object owns each pixel; comparing an
 object's pixels there with its own silhouette (drawn alone) gives how much of it is visible.
 
-Pixel convention: continuous, pixel i covers [i, i + 1]; PIL draws integer coordinates at
-pixel centres, so projected points are shifted by -0.5 before drawing.
+Pixel convention: continuous, pixel i covers [i, i + 1]. PIL fills the pixels floor(x_min)
+to floor(x_max) (inclusive, likewise in y) of a polygon, i.e. the continuous polygon plus
+on average half a pixel on every side, so projected points are drawn unshifted: the
+rasterisation is centred on the geometry and a mirrored scene renders as the mirrored image.
 """
 
 from dataclasses import dataclass
@@ -95,7 +97,7 @@ def draw_background(
                  [x + 0.08, camera_height, far], [x - 0.08, camera_height, far]]
             )  # fmt: skip
             uv, _ = project(p2, quad)
-            draw.polygon([tuple(p) for p in (uv - 0.5).tolist()], fill=(205, 205, 195))
+            draw.polygon([tuple(p) for p in uv.tolist()], fill=(205, 205, 195))
     return canvas
 
 
@@ -156,12 +158,11 @@ def render_cuboids(
     ids = Image.new("L" if n < 255 else "I", (width, height), 0)
     draw_ids = ImageDraw.Draw(ids)
     polygons: list[list[list[tuple[float, float]]]] = [[] for _ in range(n)]
-    pixels = uv - 0.5
     for index in order.tolist():
         if not drawable[index]:
             continue
         for face in np.flatnonzero(facing[index]).tolist():
-            points = [tuple(p) for p in pixels[index, FACES[face]].tolist()]
+            points = [tuple(p) for p in uv[index, FACES[face]].tolist()]
             polygons[index].append(points)
             draw.polygon(points, fill=tuple(face_colours[index, face].tolist()))
             draw_ids.polygon(points, fill=index + 1)
