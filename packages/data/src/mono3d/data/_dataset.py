@@ -44,7 +44,7 @@ def read_image(path: str | os.PathLike[str]) -> Float[Tensor, "3 h w"]:
         raise KittiFormatError(path, None, f"cannot decode image: {error}") from None
     # in numpy: single-threaded and fast, never slowed by torch's thread pool
     chw = np.ascontiguousarray(pixels.transpose(2, 0, 1), dtype=np.float32)
-    chw *= np.float32(1.0 / 255.0)
+    chw /= np.float32(255.0)
     return torch.from_numpy(chw)
 
 
