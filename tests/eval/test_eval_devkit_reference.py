@@ -237,7 +237,15 @@ def tricky_scenes(num_frames, seed):
     """Synthetic ground truth plus detections with duplicates, shifted copies, small boxes,
     wrong classes and scores rounded to 0.05 (ties)."""
     rng = np.random.default_rng(seed)
-    gts = synthetic_ground_truth(num_frames, objects_per_frame=6.0, seed=seed)
+    gts = synthetic_ground_truth(num_frames, objects_per_frame=5.0, seed=seed)
+    for gt in gts:  # twins: objects so close that one detection can match either
+        twin = rng.random(len(gt["name"])) < 0.35
+        copy = {k: v[twin].copy() for k, v in gt.items()}
+        width = copy["bbox"][:, 2] - copy["bbox"][:, 0]
+        copy["bbox"][:, [0, 2]] += (0.08 * width)[:, None]
+        copy["location"][:, 0] += rng.uniform(0.1, 0.4, size=int(twin.sum()))
+        for k in gt:
+            gt[k] = np.concatenate([gt[k], copy[k]])
     base = jitter_annos(gts, 0.6, seed=seed + 1, keep=0.9)
     extra = jitter_annos(gts, 1.5, seed=seed + 2, keep=0.6)
     dets = []

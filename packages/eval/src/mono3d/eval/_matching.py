@@ -196,6 +196,69 @@ def _threshold_pass(c: _Compact, iou: float) -> np.ndarray:
     return np.concatenate(scores) if scores else np.zeros(0)
 
 
+def _take_frames(c: _Compact, frames: np.ndarray) -> _Compact:
+    return _Compact(
+        overlap=c.overlap[frames],
+        similarity=None if c.similarity is None else c.similarity[frames],
+        det_state=c.det_state[frames],
+        det_score=c.det_score[frames],
+        fp_eligible=c.fp_eligible[frames],
+        gt_state=c.gt_state[frames],
+    )
+
+
+def _contested(c: _Compact, iou: float) -> np.ndarray:
+    """Bool [F]: frames where a counted detection is a candidate of two objects, so that the
+    order of the visit matters. (Sharing small, ignored detections changes no count.)"""
+    shared = ((c.overlap > iou).sum(axis=2) > 1) & (c.det_state == 0)
+    return shared.any(axis=1)
+
+
+def _count_uncontested(
+    c: _Compact, iou: float, thresholds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pass 2 in closed form for frames where no counted detection is shared.
+
+    There each object's match at threshold t is independent of the others: its counted
+    candidate of largest overlap (first of ties) among those scoring at least t. Candidate k
+    (in that order) is the match for the threshold indices from the first at which it is
+    alive up to (excluding) the first at which an earlier candidate is alive; the counts are
+    sums of such index ranges.
+    """
+    t_count = thresholds.size
+    f, j, i = np.nonzero((c.overlap > iou) & (c.det_state == 0)[:, :, None])
+    overlap = c.overlap[f, j, i]
+    order = np.lexsort((j, -overlap, i, f))
+    f, j, i = f[order], j[order], i[order]
+    starts_group = np.ones(f.size, dtype=bool)
+    starts_group[1:] = (f[1:] != f[:-1]) | (i[1:] != i[:-1])
+    group = np.cumsum(starts_group) - 1
+    # thresholds descend: candidate k is alive from index first[k] on
+    first = t_count - np.searchsorted(thresholds[::-1], c.det_score[f, j], side="right")
+    # running minimum of `first` within each group (exact: shifting each group below all
+    # earlier ones makes one global running minimum restart at every group)
+    shift = group * (t_count + 2)
+    running = np.minimum.accumulate(first - shift) + shift
+    blocked = np.empty_like(first)
+    blocked[0:1] = t_count
+    blocked[1:] = running[:-1]
+    blocked[starts_group] = t_count
+    stop = np.maximum(blocked, first)
+
+    def ranges(weight: np.ndarray) -> np.ndarray:
+        grid = np.bincount(first, weights=weight, minlength=t_count + 1)
+        grid -= np.bincount(stop, weights=weight, minlength=t_count + 1)
+        return np.cumsum(grid)[:t_count]
+
+    counted_gt = (c.gt_state[f, i] == 0).astype(np.float64)
+    tp = np.rint(ranges(counted_gt)).astype(np.int64)
+    matched = np.rint(ranges(c.fp_eligible[f, j].astype(np.float64))).astype(np.int64)
+    similarity = np.zeros(t_count)
+    if c.similarity is not None:
+        similarity = ranges(counted_gt * c.similarity[f, j, i])
+    return tp, matched, similarity
+
+
 def _candidates(c: _Compact, i: int, iou: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For ground-truth slot i: the frames holding it, and per frame the detections whose
     overlap with it exceeds ``iou``, in detection order, padded: (rows [R], dets [R D],
@@ -261,7 +324,19 @@ def evaluate_problem(problem: ClassProblem) -> Curves:
     thresholds = score_thresholds(scores, num_gt)
     t_count = thresholds.size
     if t_count and compact is not None:
-        tp, matched_eligible, sim = _count_pass(compact, problem.iou, thresholds)
+        contested = _contested(compact, problem.iou)
+        tp, matched_eligible, sim = _count_uncontested(
+            _take_frames(compact, np.nonzero(~contested)[0]), problem.iou, thresholds
+        )
+        if contested.any():
+            counts = _count_pass(
+                _take_frames(compact, np.nonzero(contested)[0]), problem.iou, thresholds
+            )
+            tp, matched_eligible, sim = (
+                tp + counts[0],
+                matched_eligible + counts[1],
+                sim + counts[2],
+            )
     else:
         tp = np.zeros(t_count, dtype=np.int64)
         matched_eligible = np.zeros(t_count, dtype=np.int64)

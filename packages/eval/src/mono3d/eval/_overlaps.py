@@ -97,47 +97,57 @@ def _gather(values: np.ndarray, rows: np.ndarray, fill: float) -> np.ndarray:
     return out
 
 
+def touching_pairs(
+    det_lo: np.ndarray,
+    det_hi: np.ndarray,
+    gt_lo: np.ndarray,
+    gt_hi: np.ndarray,
+    padding: FramePadding,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(det rows, gt rows) of the same frame whose axis-aligned boxes ``[lo, hi]`` (two axes,
+    [M 2] each) overlap with a positive area; every other pair has overlap 0."""
+    found_d, found_g = [], []
+    for part in padding.chunks():
+        drows, grows = padding.det_rows[part], padding.gt_rows[part]
+        d_lo, d_hi = _gather(det_lo, drows, np.inf), _gather(det_hi, drows, -np.inf)
+        g_lo, g_hi = _gather(gt_lo, grows, np.inf), _gather(gt_hi, grows, -np.inf)
+        touch = np.ones((drows.shape[0], drows.shape[1], grows.shape[1]), dtype=bool)
+        for axis in (0, 1):
+            top = np.minimum(d_hi[:, :, None, axis], g_hi[:, None, :, axis])
+            bottom = np.maximum(d_lo[:, :, None, axis], g_lo[:, None, :, axis])
+            touch &= top > bottom
+        f, j, i = np.nonzero(touch)
+        found_d.append(drows[f, j])
+        found_g.append(grows[f, i])
+    if not found_d:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(found_d), np.concatenate(found_g)
+
+
+def _corners(bbox: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return bbox[:, 0:2], bbox[:, 2:4]
+
+
 def image_pairs(
     det_bbox: np.ndarray, gt_bbox: np.ndarray, padding: FramePadding, floor: float
 ) -> Pairs:
     """Pairs with 2D IoU > ``floor``."""
-    found = []
-    for part in padding.chunks():
-        drows, grows = padding.det_rows[part], padding.gt_rows[part]
-        iou = image_overlap(_gather(det_bbox, drows, 0.0), _gather(gt_bbox, grows, 0.0))
-        iou[(drows < 0)[:, :, None] | (grows < 0)[:, None, :]] = 0.0
-        f, j, i = np.nonzero(iou > floor)
-        found.append((drows[f, j], grows[f, i], iou[f, j, i]))
-    return _concat(found)
+    det_rows, gt_rows = touching_pairs(*_corners(det_bbox), *_corners(gt_bbox), padding)
+    iou = image_overlap(det_bbox[det_rows][:, None], gt_bbox[gt_rows][:, None])[:, 0, 0]
+    keep = iou > floor
+    return Pairs(det_rows[keep], gt_rows[keep], iou[keep])
 
 
 def dont_care_ratio(det_bbox: np.ndarray, dc_bbox: np.ndarray, padding: FramePadding) -> np.ndarray:
     """For every det row: the largest intersection / det area over the DontCare boxes of its
     frame (0 when there is none) -> (num dets,)."""
+    det_rows, dc_rows = touching_pairs(*_corners(det_bbox), *_corners(dc_bbox), padding)
+    ratio = image_overlap(
+        det_bbox[det_rows][:, None], dc_bbox[dc_rows][:, None], over_det_area=True
+    )
     best = np.zeros(det_bbox.shape[0])
-    for part in padding.chunks():
-        drows, grows = padding.det_rows[part], padding.gt_rows[part]
-        ratio = image_overlap(
-            _gather(det_bbox, drows, 0.0), _gather(dc_bbox, grows, 0.0), over_det_area=True
-        )
-        ratio[(grows < 0)[:, None, :].repeat(ratio.shape[1], axis=1)] = 0.0
-        if ratio.shape[2] == 0:
-            continue
-        per_det = ratio.max(axis=2)
-        real = drows >= 0
-        best[drows[real]] = per_det[real]
+    np.maximum.at(best, det_rows, ratio[:, 0, 0])
     return best
-
-
-def _footprint_bounds(box7: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per box: x, z, half extents of the footprint's axis-aligned hull, area, y bottom,
-    y top, volume, and whether geometry treats the box as valid."""
-    x, y, z, h, w, length, ry = (box7[:, k] for k in range(7))
-    cos, sin = np.abs(np.cos(ry)), np.abs(np.sin(ry))
-    half_x = 0.5 * (cos * length + sin * w)
-    half_z = 0.5 * (sin * length + cos * w)
-    valid = np.isfinite(box7).all(axis=1) & (w > 0) & (length > 0)
-    return x, z, half_x, half_z, w * length, y, y - h, h * w * length, valid, valid & (h > 0)
 
 
 def rotated_pairs(
@@ -157,47 +167,32 @@ def rotated_pairs(
     """
     det = _box_extents(det_box7)
     gt = _box_extents(gt_box7)
-    candidates: list[tuple[np.ndarray, np.ndarray]] = []
-    for part in padding.chunks():
-        drows, grows = padding.det_rows[part], padding.gt_rows[part]
-        d = {k: _gather(v, drows, 0.0)[:, :, None] for k, v in det.items()}
-        g = {k: _gather(v, grows, 0.0)[:, None, :] for k, v in gt.items()}
-        area = _overlap_1d(d["x"], d["half_x"], g["x"], g["half_x"]) * _overlap_1d(
-            d["z"], d["half_z"], g["z"], g["half_z"]
-        )
-        area = np.minimum(area, np.minimum(d["area"], g["area"]))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bound_bev = area / (d["area"] + g["area"] - area)
-            volume = np.minimum(area * _height_overlap(d, g), np.minimum(d["volume"], g["volume"]))
-            bound_3d = volume / (d["volume"] + g["volume"] - volume)
-        # the margin keeps pairs whose bound equals their IoU (identical boxes)
-        maybe = (bound_bev > floor_bev - 1e-9) | (bound_3d > floor_3d - 1e-9)
-        real = (drows >= 0)[:, :, None] & (grows >= 0)[:, None, :] & d["valid"] & g["valid"]
-        f, j, i = np.nonzero(real & maybe)
-        candidates.append((drows[f, j], grows[f, i]))
-    if not candidates:
-        return Pairs.empty(), Pairs.empty()
-    det_rows = np.concatenate([c[0] for c in candidates])
-    gt_rows = np.concatenate([c[1] for c in candidates])
+    det_rows, gt_rows = touching_pairs(det["lo"], det["hi"], gt["lo"], gt["hi"], padding)
+    sel = det["valid"][det_rows] & gt["valid"][gt_rows]
+    det_rows, gt_rows = det_rows[sel], gt_rows[sel]
+    d = {k: v[det_rows] for k, v in det.items()}
+    g = {k: v[gt_rows] for k, v in gt.items()}
+    reach = np.minimum(d["hi"], g["hi"]) - np.maximum(d["lo"], g["lo"])
+    area = np.minimum(reach[:, 0] * reach[:, 1], np.minimum(d["area"], g["area"]))
+    rise = np.clip(np.minimum(d["bottom"], g["bottom"]) - np.maximum(d["top"], g["top"]), 0.0, None)
+    volume = np.minimum(area * rise, np.minimum(d["volume"], g["volume"]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound_bev = area / (d["area"] + g["area"] - area)
+        bound_3d = volume / (d["volume"] + g["volume"] - volume)
+    # the margin keeps pairs whose bound equals their IoU (identical boxes)
+    sel = (bound_bev > floor_bev - 1e-9) | (bound_3d > floor_3d - 1e-9)
+    det_rows, gt_rows, rise = det_rows[sel], gt_rows[sel], rise[sel]
     bev = _pairwise(bev_iou, det_box7[det_rows], gt_box7[gt_rows])
     keep = bev > floor_bev
     bev_pairs = Pairs(det_rows[keep], gt_rows[keep], bev[keep])
 
-    # 3D: footprint intersection from the BEV IoU, times the height overlap
-    sel = bev > 0
-    det_rows, gt_rows, bev = det_rows[sel], gt_rows[sel], bev[sel]
+    # 3D: the exact footprint intersection (from the BEV IoU) times the height overlap
     a_det, a_gt = det["area"][det_rows], gt["area"][gt_rows]
-    inter = bev * (a_det + a_gt) / (1.0 + bev)
-    rise = np.clip(
-        np.minimum(det["bottom"][det_rows], gt["bottom"][gt_rows])
-        - np.maximum(det["top"][det_rows], gt["top"][gt_rows]),
-        0.0,
-        None,
-    )
     v_det, v_gt = det["volume"][det_rows], gt["volume"][gt_rows]
+    inter = bev * (a_det + a_gt) / (1.0 + bev) * rise
     with np.errstate(divide="ignore", invalid="ignore"):
-        estimate = inter * rise / (v_det + v_gt - inter * rise)
-    sel = (estimate > floor_3d - 1e-6) & (v_det > 0) & (v_gt > 0)
+        estimate = inter / (v_det + v_gt - inter)
+    sel = (bev > 0) & (estimate > floor_3d - 1e-6) & (v_det > 0) & (v_gt > 0)
     det_rows, gt_rows = det_rows[sel], gt_rows[sel]
     full = _pairwise(box3d_iou, det_box7[det_rows], gt_box7[gt_rows])
     keep = full > floor_3d
@@ -205,31 +200,21 @@ def rotated_pairs(
 
 
 def _box_extents(box7: np.ndarray) -> dict[str, np.ndarray]:
-    """Per box: centre x, z; half extents of the footprint's axis-aligned hull; footprint
-    area; y of bottom and top; volume; whether geometry treats the footprint as valid."""
+    """Per box: the footprint's axis-aligned hull in (x, z) as lo/hi [M 2], footprint area,
+    y of bottom and top, volume, and whether geometry treats the footprint as valid."""
     x, y, z, h, w, length, ry = (box7[:, k] for k in range(7))
     cos, sin = np.abs(np.cos(ry)), np.abs(np.sin(ry))
+    half = np.stack([0.5 * (cos * length + sin * w), 0.5 * (sin * length + cos * w)], axis=1)
+    centre = np.stack([x, z], axis=1)
     return {
-        "x": x,
-        "z": z,
-        "half_x": 0.5 * (cos * length + sin * w),
-        "half_z": 0.5 * (sin * length + cos * w),
+        "lo": centre - half,
+        "hi": centre + half,
         "area": w * length,
         "bottom": y,
         "top": y - h,
         "volume": h * w * length,
         "valid": np.isfinite(box7).all(axis=1) & (w > 0) & (length > 0),
     }
-
-
-def _overlap_1d(a: np.ndarray, half_a: np.ndarray, b: np.ndarray, half_b: np.ndarray) -> np.ndarray:
-    reach = np.minimum(a + half_a, b + half_b) - np.maximum(a - half_a, b - half_b)
-    return np.clip(reach, 0.0, None)
-
-
-def _height_overlap(d: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> np.ndarray:
-    rise = np.minimum(d["bottom"], g["bottom"]) - np.maximum(d["top"], g["top"])
-    return np.clip(rise, 0.0, None)
 
 
 def _pairwise(
@@ -245,9 +230,3 @@ def _pairwise(
         b = torch.from_numpy(np.ascontiguousarray(boxes2[part]))[:, None, :]
         out[part] = iou_fn(a, b)[:, 0, 0].numpy()
     return out
-
-
-def _concat(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Pairs:
-    if not found:
-        return Pairs.empty()
-    return Pairs(*(np.concatenate(parts) for parts in zip(*found)))

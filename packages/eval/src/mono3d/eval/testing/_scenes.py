@@ -54,8 +54,8 @@ def _frame(rng: np.random.Generator, count: int) -> dict[str, np.ndarray]:
     names = list(_TYPES)
     weights = np.array([_TYPES[n][1] for n in names])
     kind = rng.choice(len(names), size=count, p=weights / weights.sum())
-    name = np.array([names[k] for k in kind], dtype="<U16")
-    mean = np.array([_TYPES[n][0] for n in name]).reshape(count, 3)
+    name = np.array(names, dtype="<U16")[kind]
+    mean = np.array([_TYPES[n][0] for n in names]).reshape(-1, 3)[kind]
     dimensions = mean * np.exp(rng.normal(0.0, 0.08, size=(count, 3)))
     z = rng.uniform(4.0, 60.0, size=count)
     x = rng.uniform(-0.55, 0.55, size=count) * z + rng.normal(0.0, 1.0, size=count)
@@ -83,13 +83,24 @@ def _frame(rng: np.random.Generator, count: int) -> dict[str, np.ndarray]:
     }
 
 
+def _split(flat: dict[str, np.ndarray], counts: np.ndarray) -> list[dict[str, np.ndarray]]:
+    edges = np.cumsum(counts)[:-1]
+    parts = {k: np.split(v, edges) for k, v in flat.items()}
+    return [{k: parts[k][f] for k in flat} for f in range(len(counts))]
+
+
+def _concat(annos: list[dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    counts = np.array([len(a["name"]) for a in annos], dtype=np.int64)
+    return {k: np.concatenate([a[k] for a in annos]) for k in annos[0]}, counts
+
+
 def synthetic_ground_truth(
     num_frames: int, *, objects_per_frame: float = 7.0, seed: int = 0
 ) -> list[dict[str, np.ndarray]]:
     """``num_frames`` ground-truth annos with Poisson(objects_per_frame) objects each."""
     rng = np.random.default_rng(seed)
     counts = rng.poisson(objects_per_frame, size=num_frames)
-    return [_frame(rng, int(c)) for c in counts]
+    return _split(_frame(rng, int(counts.sum())), counts)
 
 
 def jitter_annos(
@@ -103,38 +114,34 @@ def jitter_annos(
     linearly with ``scale``: for one seed the noise direction of every object is fixed, so a
     larger scale moves every box further from its truth. ``keep`` is the fraction of objects
     detected. Scores are drawn independently of the noise."""
+    if not gt_annos:
+        return []
     rng = np.random.default_rng(seed)
-    out = []
-    for gt in gt_annos:
-        real = np.char.lower(gt["name"].astype(str)) != "dontcare"
-        n = int(real.sum())
-        unit_loc = rng.normal(size=(n, 3)) * np.array([0.25, 0.1, 0.8])
-        unit_dim = rng.normal(size=(n, 3)) * 0.06
-        unit_ry = rng.normal(size=n) * 0.15
-        unit_box = rng.normal(size=(n, 4)) * 4.0
-        score = rng.uniform(0.05, 1.0, size=n)
-        kept = rng.random(n) < keep
-        location = gt["location"][real] + scale * unit_loc
-        dimensions = gt["dimensions"][real] * np.exp(scale * unit_dim)
-        rotation_y = gt["rotation_y"][real] + scale * unit_ry
-        alpha = gt["alpha"][real] + scale * unit_ry
-        bbox = gt["bbox"][real] + scale * unit_box
-        bbox[:, 2] = np.maximum(bbox[:, 2], bbox[:, 0] + 1.0)
-        bbox[:, 3] = np.maximum(bbox[:, 3], bbox[:, 1] + 1.0)
-        out.append(
-            {
-                "name": gt["name"][real][kept],
-                "truncated": np.zeros(int(kept.sum())),
-                "occluded": np.zeros(int(kept.sum()), dtype=np.int64),
-                "alpha": alpha[kept],
-                "bbox": bbox[kept],
-                "dimensions": dimensions[kept],
-                "location": location[kept],
-                "rotation_y": rotation_y[kept],
-                "score": score[kept],
-            }
-        )
-    return out
+    gt, counts = _concat(gt_annos)
+    frame = np.repeat(np.arange(len(gt_annos)), counts)
+    n = frame.size
+    unit_loc = rng.normal(size=(n, 3)) * np.array([0.25, 0.1, 0.8])
+    unit_dim = rng.normal(size=(n, 3)) * 0.06
+    unit_ry = rng.normal(size=n) * 0.15
+    unit_box = rng.normal(size=(n, 4)) * 4.0
+    score = rng.uniform(0.05, 1.0, size=n)
+    kept = (rng.random(n) < keep) & (np.char.lower(gt["name"].astype(str)) != "dontcare")
+    bbox = gt["bbox"] + scale * unit_box
+    bbox[:, 2] = np.maximum(bbox[:, 2], bbox[:, 0] + 1.0)
+    bbox[:, 3] = np.maximum(bbox[:, 3], bbox[:, 1] + 1.0)
+    det = {
+        "name": gt["name"],
+        "truncated": np.zeros(n),
+        "occluded": np.zeros(n, dtype=np.int64),
+        "alpha": gt["alpha"] + scale * unit_ry,
+        "bbox": bbox,
+        "dimensions": gt["dimensions"] * np.exp(scale * unit_dim),
+        "location": gt["location"] + scale * unit_loc,
+        "rotation_y": gt["rotation_y"] + scale * unit_ry,
+        "score": score,
+    }
+    det = {k: v[kept] for k, v in det.items()}
+    return _split(det, np.bincount(frame[kept], minlength=len(gt_annos)))
 
 
 def synthetic_dataset(
@@ -145,40 +152,83 @@ def synthetic_dataset(
     seed: int = 0,
 ) -> tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
     """(ground truth, detections) with ``dets_per_frame`` detections per frame: a noisy copy
-    of most objects (high scores) and, for the rest, false positives near the objects and
-    scattered in the scene (lower scores), like a detector's top-K output."""
+    of most objects (higher scores) and, for the rest, false positives on the objects
+    (duplicates, wrong classes and sizes) and scattered in the scene (lower scores), like a
+    detector's top-K output."""
     rng = np.random.default_rng(seed + 1)
     gt_annos = synthetic_ground_truth(num_frames, objects_per_frame=objects_per_frame, seed=seed)
-    true = jitter_annos(gt_annos, 1.0, seed=seed + 2, keep=0.85)
+    hits = jitter_annos(gt_annos, 0.5, seed=seed + 2, keep=0.85)
+    for h in hits:
+        h["score"] = 0.3 + 0.7 * h["score"]
+    counts = np.array([max(0, dets_per_frame - len(h["name"])) for h in hits], dtype=np.int64)
+    total = int(counts.sum())
+    clutter = _frame(rng, total)
+    clutter["name"] = rng.choice(["Car", "Pedestrian", "Cyclist"], size=total, p=[0.6, 0.25, 0.15])
+    # half the clutter sits on a real object of its frame, the rest anywhere
+    gt, gt_counts = _concat(gt_annos)
+    real = np.char.lower(gt["name"].astype(str)) != "dontcare"
+    frame = np.repeat(np.arange(num_frames), counts)
+    first = np.concatenate([[0], np.cumsum(gt_counts)[:-1]])
+    pick = first[frame] + (rng.random(total) * np.maximum(gt_counts[frame], 1)).astype(np.int64)
+    near = (rng.random(total) < 0.5) & (gt_counts[frame] > 0)
+    near &= real[np.minimum(pick, max(len(real) - 1, 0))] if len(real) else near
+    source = pick[near]
+    shift = rng.normal(size=(int(near.sum()), 3)) * np.array([0.8, 0.2, 2.0])
+    clutter["location"][near] = gt["location"][source] + shift
+    clutter["rotation_y"][near] = gt["rotation_y"][source] + rng.normal(0.0, 0.5, size=len(source))
+    # undo the DontCare placeholders the scene sampler put in
+    clutter["dimensions"][clutter["dimensions"] <= 0] = 1.0
+    clutter["location"][clutter["location"][:, 2] < 1.0] = [0.0, 1.65, 20.0]
+    clutter["rotation_y"][clutter["rotation_y"] < -np.pi] = 0.0
+    clutter["bbox"] = _project_boxes(
+        clutter["dimensions"], clutter["location"], clutter["rotation_y"]
+    )
+    clutter["alpha"] = clutter["rotation_y"] - np.arctan2(
+        clutter["location"][:, 0], clutter["location"][:, 2]
+    )
+    clutter["score"] = rng.uniform(0.0, 0.6, size=total)
+    clutter["truncated"][:] = 0.0
+    clutter["occluded"][:] = 0
     dets = []
-    for gt, hits in zip(gt_annos, true):
-        extra = max(0, dets_per_frame - len(hits["name"]))
-        clutter = _frame(rng, extra)
-        clutter["name"] = rng.choice(
-            ["Car", "Pedestrian", "Cyclist"], size=extra, p=[0.6, 0.25, 0.15]
-        )
-        real = np.char.lower(gt["name"].astype(str)) != "dontcare"
-        # half the clutter sits on objects (duplicates, wrong sizes), half anywhere
-        if real.any():
-            near = rng.random(extra) < 0.5
-            source = rng.choice(np.nonzero(real)[0], size=extra)
-            shift = rng.normal(size=(extra, 3)) * np.array([0.8, 0.2, 2.0])
-            clutter["location"][near] = gt["location"][source[near]] + shift[near]
-            clutter["rotation_y"][near] = gt["rotation_y"][source[near]] + rng.normal(
-                0.0, 0.5, size=int(near.sum())
-            )
-        bad = clutter["dimensions"] <= 0
-        clutter["dimensions"][bad] = 1.0
-        clutter["location"][clutter["location"][:, 2] < 1.0] = [0.0, 1.65, 20.0]
-        clutter["rotation_y"][clutter["rotation_y"] < -np.pi] = 0.0
-        clutter["bbox"] = _project_boxes(
-            clutter["dimensions"], clutter["location"], clutter["rotation_y"]
-        )
-        clutter["alpha"] = clutter["rotation_y"] - np.arctan2(
-            clutter["location"][:, 0], clutter["location"][:, 2]
-        )
-        clutter["score"] = rng.uniform(0.0, 0.6, size=extra)
-        merged = {k: np.concatenate([hits[k], clutter[k]]) for k in hits}
+    for h, c in zip(hits, _split(clutter, counts)):
+        merged = {k: np.concatenate([h[k], c[k]]) for k in h}
         order = np.argsort(-merged["score"], kind="stable")
         dets.append({k: v[order] for k, v in merged.items()})
     return gt_annos, dets
+
+
+def make_anno(
+    names: list[str],
+    bbox: list[list[float]] | np.ndarray,
+    *,
+    score: list[float] | None = None,
+    truncated: list[float] | None = None,
+    occluded: list[int] | None = None,
+    alpha: list[float] | None = None,
+    dimensions: list[list[float]] | np.ndarray | None = None,
+    location: list[list[float]] | np.ndarray | None = None,
+    rotation_y: list[float] | None = None,
+) -> dict[str, np.ndarray]:
+    """A hand-written anno. Unset fields: truncated/occluded 0, alpha/rotation_y 0, a car-sized
+    box (1.5, 1.6, 3.9) m placed at x = 10 m * index (so unrelated objects never overlap in
+    3D) and z = 20 m for ground truth, 40 m for detections (so a detection
+    never overlaps an object in 3D unless placed). ``score`` makes it a detection anno."""
+    n = len(names)
+    depth = 20.0 if score is None else 40.0
+    anno = {
+        "name": np.array(names, dtype="<U16").reshape(n),
+        "truncated": np.zeros(n) if truncated is None else np.asarray(truncated, dtype=float),
+        "occluded": np.zeros(n, np.int64) if occluded is None else np.asarray(occluded, np.int64),
+        "alpha": np.zeros(n) if alpha is None else np.asarray(alpha, dtype=float),
+        "bbox": np.asarray(bbox, dtype=float).reshape(n, 4),
+        "dimensions": np.tile([1.5, 1.6, 3.9], (n, 1))
+        if dimensions is None
+        else np.asarray(dimensions, dtype=float).reshape(n, 3),
+        "location": np.stack([10.0 * np.arange(n), np.full(n, 1.6), np.full(n, depth)], axis=1)
+        if location is None
+        else np.asarray(location, dtype=float).reshape(n, 3),
+        "rotation_y": np.zeros(n) if rotation_y is None else np.asarray(rotation_y, dtype=float),
+    }
+    if score is not None:
+        anno["score"] = np.asarray(score, dtype=float).reshape(n)
+    return anno
