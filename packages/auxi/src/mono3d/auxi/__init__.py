@@ -1,0 +1,22 @@
+"""mono3d.auxi: training targets of the two-stage detector.
+
+``make_feature`` matches every anchor to the ground truth and samples a balanced set (as a
+1 / 0 / -1 mask), ``make_align`` does the same for the proposals and encodes the 3D and yaw
+targets, ``make_auxi`` builds both, and ``select_class_from_prediction`` reduces the
+class-specific head outputs to each proposal's GT class. ``TargetBuilder`` binds a config.
+"""
+
+from ._builder import TargetBuilder as TargetBuilder
+from ._config import DEFAULT_NUM_BINS as DEFAULT_NUM_BINS
+from ._config import DEFAULT_PRIORS as DEFAULT_PRIORS
+from ._config import AnchorTargetConfig as AnchorTargetConfig
+from ._config import AuxiConfig as AuxiConfig
+from ._config import ProposalTargetConfig as ProposalTargetConfig
+from ._matching import Match as Match
+from ._matching import match_boxes as match_boxes
+from ._sampling import sample_labels as sample_labels
+from ._select import select_class_from_prediction as select_class_from_prediction
+from ._targets import make_align as make_align
+from ._targets import make_auxi as make_auxi
+from ._targets import make_feature as make_feature
+from ._targets import priors_tensor as priors_tensor

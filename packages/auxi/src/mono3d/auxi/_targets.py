@@ -1,0 +1,248 @@
+"""The public target functions: ``make_feature`` (anchors), ``make_align`` (proposals) and
+``make_auxi`` (both). Targets are computed without gradient, in float32.
+
+Shape shorthand (mono3d.contracts): b batch, n GT rows (padded), N anchors, Nhd proposals,
+C categories incl. background, B yaw bins.
+"""
+
+from collections.abc import Sequence
+
+import torch
+from jaxtyping import Bool, Float
+from torch import Tensor
+
+from mono3d.contracts import (
+    Auxi,
+    ContractError,
+    GroundTruth,
+    GtAligned,
+    GtFeature,
+    RPNOutput,
+    checks_enabled,
+    contract,
+)
+from mono3d.geometry import alpha_from_rotation_y, encode_box2d, encode_box3d, encode_yaw
+
+from ._config import (
+    DEFAULT_ANCHOR_TARGETS,
+    DEFAULT_PROPOSAL_TARGETS,
+    AnchorTargetConfig,
+    ProposalTargetConfig,
+)
+from ._matching import POSITIVE, gt_boxes, match_boxes
+from ._sampling import sample_labels
+
+_ANCHOR = DEFAULT_ANCHOR_TARGETS
+_PROPOSAL = DEFAULT_PROPOSAL_TARGETS
+
+
+def priors_tensor(
+    priors: Sequence[Sequence[float]], device: torch.device | str | None = None
+) -> Float[Tensor, "C 3"]:
+    """(C, 3) float32 priors indexed by category: row 0 (background, never read) is ones,
+    row k the (h, w, l) of object class k, from ``priors`` given per object class in order."""
+    rows = [(1.0, 1.0, 1.0), *(tuple(float(v) for v in prior) for prior in priors)]
+    if any(len(row) != 3 for row in rows):
+        raise ValueError(f"priors must be (h, w, l) triples, got {list(priors)}")
+    return torch.tensor(rows, dtype=torch.float32, device=device)
+
+
+def _check_batch(function: str, name: str, tensor: Tensor, gt: GroundTruth) -> None:
+    if tensor.shape[0] != gt.valid.shape[0]:
+        raise ContractError(
+            f"{function}: {name} has b={tensor.shape[0]} (shape {tuple(tensor.shape)}) but "
+            f"gt has b={gt.valid.shape[0]}"
+        )
+
+
+def _check_categories(function: str, gt: GroundTruth, num_categories: int) -> None:
+    """Object rows must hold a class in [1, C-1] (one sync; skipped when checks are off)."""
+    if not checks_enabled():
+        return
+    category = gt.category[..., 0]
+    bad = gt.objects & ((category < 1) | (category >= num_categories))
+    if bool(bad.any()):
+        raise ContractError(
+            f"{function}: gt.category of object rows must lie in [1, {num_categories - 1}] "
+            f"(priors has C={num_categories} rows), got {category[bad].unique().tolist()}"
+        )
+
+
+def _gather_rows(rows: Tensor, index: Tensor) -> Tensor:
+    """rows (b, n, k) picked by index (b, M) -> (b, M, k); zeros when n == 0."""
+    b, m = index.shape
+    if rows.shape[1] == 0:
+        return rows.new_zeros(b, m, rows.shape[2])
+    return torch.gather(rows, 1, index[..., None].expand(b, m, rows.shape[2]))
+
+
+def _matched_fields(gt: GroundTruth, matched: Tensor, foreground: Tensor) -> dict[str, Tensor]:
+    """The raw GT fields of each row's match (b, M, k); zeros where not ``foreground``.
+
+    Padded rows are replaced by zeros before gathering, so they cannot leak (NaN included).
+    """
+    valid = gt.valid[..., None]
+    fields = {
+        "bbox2d": gt_boxes(gt),
+        "bbox3d": torch.where(valid, gt.bbox3d.float(), 0.0),
+        "yaw": torch.where(valid, gt.yaw.float(), 0.0),
+        "category": torch.where(valid, gt.category, 0).to(torch.int64),
+    }
+    fg = foreground[..., None]
+    return {name: torch.where(fg, _gather_rows(rows, matched), 0) for name, rows in fields.items()}
+
+
+@contract
+def make_feature(
+    gt: GroundTruth,
+    anchor: Float[Tensor, "b N 4"],
+    *,
+    fg_iou_thresh: float = _ANCHOR.fg_iou_thresh,
+    bg_iou_thresh: float = _ANCHOR.bg_iou_thresh,
+    allow_low_quality_matches: bool = _ANCHOR.allow_low_quality_matches,
+    ignore_ioa_thresh: float = _ANCHOR.ignore_ioa_thresh,
+    batch_size_per_image: int | None = _ANCHOR.batch_size_per_image,
+    positive_fraction: float = _ANCHOR.positive_fraction,
+    generator: torch.Generator | None = None,
+) -> GtFeature:
+    """Per-anchor RPN targets (b, N, ·) for the anchors (x1, y1, x2, y2 pixels).
+
+    object: 1 / 0 / -1 after matching (fg IoU >= 0.7 or an object's best anchor, bg < 0.3,
+    ignore rows: see :func:`~mono3d.auxi._matching.match_boxes`) and balanced sampling
+    (256 per image, <= 50 % positive; ``generator`` makes it reproducible).
+    bbox2d_logit: torchvision deltas (weights 1, 1, 1, 1) of the matched box w.r.t. the
+    anchor. bbox2d, bbox3d, yaw (rotation_y), category: the matched object's raw fields.
+    The four matched fields and bbox2d_logit are filled on every foreground anchor (sampled
+    or not) and are 0 elsewhere.
+    """
+    _check_batch("make_feature", "anchor", anchor, gt)
+    with torch.no_grad():
+        anchor = anchor.detach().float()
+        match = match_boxes(
+            anchor,
+            gt,
+            fg_iou_thresh=fg_iou_thresh,
+            bg_iou_thresh=bg_iou_thresh,
+            allow_low_quality_matches=allow_low_quality_matches,
+            ignore_ioa_thresh=ignore_ioa_thresh,
+        )
+        foreground = match.label == POSITIVE
+        fields = _matched_fields(gt, match.matched, foreground)
+        fg = foreground[..., None]
+        # background rows encode the anchor against itself (finite), then become 0
+        deltas = encode_box2d(torch.where(fg, fields["bbox2d"], anchor), anchor)
+        label = sample_labels(
+            match.label,
+            batch_size_per_image=batch_size_per_image,
+            positive_fraction=positive_fraction,
+            generator=generator,
+        )
+        return GtFeature(
+            bbox2d=fields["bbox2d"],
+            bbox2d_logit=torch.where(fg, deltas, 0.0),
+            bbox3d=fields["bbox3d"],
+            object=label[..., None],
+            yaw=fields["yaw"],
+            category=fields["category"],
+        )
+
+
+@contract
+def make_align(
+    gt: GroundTruth,
+    proposals: Float[Tensor, "b Nhd 4"],
+    proposal_valid: Bool[Tensor, "b Nhd"],
+    calib: Float[Tensor, "b 3 4"],
+    priors: Float[Tensor, "C 3"],
+    num_bins: int,
+    *,
+    fg_iou_thresh: float = _PROPOSAL.fg_iou_thresh,
+    bg_iou_thresh: float = _PROPOSAL.bg_iou_thresh,
+    allow_low_quality_matches: bool = _PROPOSAL.allow_low_quality_matches,
+    ignore_ioa_thresh: float = _PROPOSAL.ignore_ioa_thresh,
+    batch_size_per_image: int | None = _PROPOSAL.batch_size_per_image,
+    positive_fraction: float = _PROPOSAL.positive_fraction,
+    generator: torch.Generator | None = None,
+) -> GtAligned:
+    """Per-proposal head targets (b, Nhd, ·).
+
+    object: 1 / 0 / -1 after matching (fg IoU >= 0.5, bg [0, 0.5), ignore rows as for
+    anchors) and balanced sampling (512 per image, <= 25 % positive); invalid proposals are
+    -1 whatever their boxes hold. category: the matched class on foreground rows, 0
+    elsewhere. bbox3d_logit: ``encode_box3d`` of the matched box w.r.t. the proposal, the
+    matched class's prior ``priors[category]`` (h, w, l; row 0 unused) and the image's
+    ``calib`` (KITTI P2). yaw_category, yaw_resi: ``encode_yaw(alpha, num_bins)`` with
+    ``alpha = wrap(rotation_y - atan2(x, z))``. bbox2d, bbox3d, yaw (rotation_y): the matched
+    raw fields. Every target is filled on foreground proposals (sampled or not) and 0
+    elsewhere, so non-positive rows are always finite.
+    """
+    _check_batch("make_align", "proposals", proposals, gt)
+    _check_batch("make_align", "calib", calib, gt)
+    _check_categories("make_align", gt, priors.shape[0])
+    with torch.no_grad():
+        valid = proposal_valid[..., None]
+        boxes = torch.where(valid, proposals.detach().float(), 0.0)
+        calib = calib.float()
+        match = match_boxes(
+            boxes,
+            gt,
+            fg_iou_thresh=fg_iou_thresh,
+            bg_iou_thresh=bg_iou_thresh,
+            allow_low_quality_matches=allow_low_quality_matches,
+            ignore_ioa_thresh=ignore_ioa_thresh,
+        )
+        label = torch.where(proposal_valid, match.label, -1)
+        foreground = label == POSITIVE
+        fields = _matched_fields(gt, match.matched, foreground)
+        fg = foreground[..., None]
+        prior = priors.float()[fields["category"][..., 0]]  # b Nhd 3 (row 0 where not fg)
+        bbox3d = fields["bbox3d"]
+        logit = encode_box3d(bbox3d, boxes, prior, calib)
+        alpha = alpha_from_rotation_y(fields["yaw"][..., 0], bbox3d[..., 0], bbox3d[..., 2])
+        yaw_bin, yaw_resi = encode_yaw(alpha, num_bins)
+        label = sample_labels(
+            label,
+            batch_size_per_image=batch_size_per_image,
+            positive_fraction=positive_fraction,
+            generator=generator,
+        )
+        return GtAligned(
+            bbox2d=fields["bbox2d"],
+            bbox3d=bbox3d,
+            bbox3d_logit=torch.where(fg, logit, 0.0),
+            object=label[..., None],
+            yaw=fields["yaw"],
+            yaw_category=torch.where(fg, yaw_bin[..., None], 0),
+            yaw_resi=torch.where(fg, yaw_resi[..., None], 0.0),
+            category=fields["category"],
+        )
+
+
+@contract
+def make_auxi(
+    gt: GroundTruth,
+    pred: RPNOutput,
+    calib: Float[Tensor, "b 3 4"],
+    priors: Float[Tensor, "C 3"],
+    num_bins: int,
+    *,
+    anchor_targets: AnchorTargetConfig = _ANCHOR,
+    proposal_targets: ProposalTargetConfig = _PROPOSAL,
+    generator: torch.Generator | None = None,
+) -> Auxi:
+    """All training targets of a batch: ``gt_feature`` for ``pred.anchors`` (see
+    :func:`make_feature`) and ``gt_aligned`` for the proposals ``pred.bbox2d`` /
+    ``pred.valid`` (see :func:`make_align`). Anchors are sampled first, then proposals, from
+    the same ``generator``."""
+    gt_feature = make_feature(gt, pred.anchors, **anchor_targets.model_dump(), generator=generator)
+    gt_aligned = make_align(
+        gt,
+        pred.bbox2d,
+        pred.valid,
+        calib,
+        priors,
+        num_bins,
+        **proposal_targets.model_dump(),
+        generator=generator,
+    )
+    return Auxi(gt_aligned=gt_aligned, gt_feature=gt_feature)
