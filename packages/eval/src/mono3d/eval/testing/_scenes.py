@@ -5,6 +5,8 @@ the projection of the 3D box, clipped to a 375x1242 image, so 2D heights, and th
 difficulties, vary with depth as in the real data.
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 
 #: a typical KITTI P2 (3x4)
@@ -50,9 +52,11 @@ def _project_boxes(
     return boxes
 
 
-def _frame(rng: np.random.Generator, count: int) -> dict[str, np.ndarray]:
+def _frame(
+    rng: np.random.Generator, count: int, mix: Mapping[str, float] | None = None
+) -> dict[str, np.ndarray]:
     names = list(_TYPES)
-    weights = np.array([_TYPES[n][1] for n in names])
+    weights = np.array([_TYPES[n][1] if mix is None else mix.get(n, 0.0) for n in names])
     kind = rng.choice(len(names), size=count, p=weights / weights.sum())
     name = np.array(names, dtype="<U16")[kind]
     mean = np.array([_TYPES[n][0] for n in names]).reshape(-1, 3)[kind]
@@ -95,12 +99,47 @@ def _concat(annos: list[dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], 
 
 
 def synthetic_ground_truth(
-    num_frames: int, *, objects_per_frame: float = 7.0, seed: int = 0
+    num_frames: int,
+    *,
+    objects_per_frame: float = 7.5,
+    seed: int = 0,
+    mix: Mapping[str, float] | None = None,
 ) -> list[dict[str, np.ndarray]]:
-    """``num_frames`` ground-truth annos with Poisson(objects_per_frame) objects each."""
+    """``num_frames`` ground-truth annos with Poisson(objects_per_frame) objects each (fewer
+    after removing objects that would intersect an earlier one). ``mix``: relative frequency
+    of each type among Car, Pedestrian, Cyclist, Van, Person_sitting, Truck (default roughly
+    KITTI's); about 5% become DontCare regions."""
+    unknown = set(mix or ()) - set(_TYPES)
+    if unknown:
+        raise ValueError(f"mix: unknown types {sorted(unknown)} (known: {list(_TYPES)})")
     rng = np.random.default_rng(seed)
     counts = rng.poisson(objects_per_frame, size=num_frames)
-    return _split(_frame(rng, int(counts.sum())), counts)
+    flat = _frame(rng, int(counts.sum()), mix)
+    keep = _no_collision(flat, counts)
+    return _split(
+        {k: v[keep] for k, v in flat.items()},
+        np.bincount(np.repeat(np.arange(num_frames), counts)[keep], minlength=num_frames),
+    )
+
+
+def _no_collision(flat: dict[str, np.ndarray], counts: np.ndarray) -> np.ndarray:
+    """Bool [M]: objects whose footprint circle meets no earlier object's of the frame (real
+    objects do not intersect; DontCare placeholders never collide)."""
+    frame = np.repeat(np.arange(counts.size), counts)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    slot = np.arange(frame.size) - first[frame]
+    width = int(counts.max()) if counts.size else 0
+    x = np.full((counts.size, width), np.nan)
+    z, r = x.copy(), x.copy()
+    x[frame, slot] = flat["location"][:, 0]
+    z[frame, slot] = flat["location"][:, 2]
+    r[frame, slot] = 0.5 * np.hypot(flat["dimensions"][:, 1], flat["dimensions"][:, 2])
+    r[frame, slot] = np.where(np.char.lower(flat["name"]) == "dontcare", np.nan, r[frame, slot])
+    gap = np.hypot(x[:, :, None] - x[:, None, :], z[:, :, None] - z[:, None, :])
+    with np.errstate(invalid="ignore"):
+        hit = gap < r[:, :, None] + r[:, None, :]
+    earlier = np.tril(np.ones((width, width), dtype=bool), k=-1)  # [j, i]: i < j
+    return ~(hit & earlier).any(axis=2)[frame, slot]
 
 
 def jitter_annos(
@@ -147,7 +186,7 @@ def jitter_annos(
 def synthetic_dataset(
     num_frames: int,
     *,
-    objects_per_frame: float = 7.0,
+    objects_per_frame: float = 7.5,
     dets_per_frame: int = 100,
     seed: int = 0,
 ) -> tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
