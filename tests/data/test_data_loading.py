@@ -196,7 +196,9 @@ def test_distributed_sampler_shards_the_dataset(synthetic_root):
     dataset = KittiDataset(synthetic_root)
     seen = []
     for rank in range(2):
-        sampler = DistributedSampler(dataset, num_replicas=2, rank=rank, shuffle=True, seed=3)
+        sampler: DistributedSampler[Sample] = DistributedSampler(
+            dataset, num_replicas=2, rank=rank, shuffle=True, seed=3
+        )
         for batch in DataLoader(dataset, batch_size=2, sampler=sampler, collate_fn=collate):
             seen += batch.frame_ids
     assert sorted(seen) == sorted(dataset.frame_ids)

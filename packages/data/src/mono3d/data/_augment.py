@@ -136,12 +136,14 @@ def adjust_photometric(
 ) -> Sample:
     """Scale brightness, then contrast about the mean grey level, then saturation about each
     pixel's grey level (factor 1 = unchanged); clamp to [0, 1]. Labels untouched."""
-    image = sample.image * brightness
-    weights = image.new_tensor(_GRAY)[:, None, None]
-    mean = (image * weights).sum(0).mean()
-    image = (image - mean) * contrast + mean
-    gray = (image * weights).sum(0, keepdim=True)
-    image = ((image - gray) * saturation + gray).clamp_(0.0, 1.0)
+    # the three steps are affine in the image, fused into one expression:
+    # out = b c (s x + (1 - s) g(x)) + (1 - c) b mean(g(x)), g = grey level, then clamped
+    weights = sample.image.new_tensor(_GRAY)
+    gray = torch.tensordot(weights, sample.image, dims=1)  # h w
+    scale = brightness * contrast
+    offset = (1.0 - contrast) * brightness * gray.mean()
+    shade = gray * (scale * (1.0 - saturation)) + offset
+    image = torch.add(shade, sample.image, alpha=scale * saturation).clamp_(0.0, 1.0)
     return _replace(sample, image=image)
 
 

@@ -12,13 +12,13 @@ class AugmentConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    flip_probability: float = Field(0.5, ge=0.0, le=1.0)
+    flip_probability: float = Field(default=0.5, ge=0.0, le=1.0)
     scale_range: tuple[float, float] = (0.8, 1.2)
     crop_size: tuple[int, int] | None = None
-    min_visible: float = Field(0.5, ge=0.0, le=1.0)
-    brightness: float = Field(0.2, ge=0.0, lt=1.0)
-    contrast: float = Field(0.2, ge=0.0, lt=1.0)
-    saturation: float = Field(0.2, ge=0.0, lt=1.0)
+    min_visible: float = Field(default=0.5, ge=0.0, le=1.0)
+    brightness: float = Field(default=0.2, ge=0.0, lt=1.0)
+    contrast: float = Field(default=0.2, ge=0.0, lt=1.0)
+    saturation: float = Field(default=0.2, ge=0.0, lt=1.0)
 
     @field_validator("scale_range")
     @classmethod
@@ -58,7 +58,7 @@ class DataConfig(BaseModel):
     split: str | None = None
     classes: tuple[str, ...] = DEFAULT_CLASSES
     mapping: dict[str, str] = Field(default_factory=dict)
-    augment: AugmentConfig | None = Field(default_factory=AugmentConfig)
+    augment: AugmentConfig | None = Field(default_factory=lambda: AugmentConfig())
 
     @model_validator(mode="after")
     def _valid_classes(self) -> "DataConfig":

@@ -145,7 +145,7 @@ def render_cuboids(
     canvas = draw_background(p2, image_size, camera_height, lanes)
     corners = cuboid_corners(boxes, rotation_y)
     uv, depth = project(p2, corners)
-    drawable = (depth > NEAR).all(axis=1) if n else np.zeros(0, dtype=bool)
+    drawable: np.ndarray = np.asarray((depth > NEAR).all(axis=1) if n else np.zeros(0, bool))
     box = np.concatenate([uv.min(axis=1), uv.max(axis=1)], axis=1) if n else np.zeros((0, 4))
     box[~drawable] = np.nan
     centre = camera_centre(p2)
@@ -166,8 +166,11 @@ def render_cuboids(
             polygons[index].append(points)
             draw.polygon(points, fill=tuple(face_colours[index, face].tolist()))
             draw_ids.polygon(points, fill=index + 1)
-    owner = np.asarray(ids)
     visible = np.zeros(n, dtype=np.int64)
+    if n < 255:  # one C pass over the id buffer counts every object's pixels
+        visible[:] = ids.histogram()[1 : n + 1]
+    else:
+        visible[:] = np.bincount(np.asarray(ids).ravel(), minlength=n + 1)[1 : n + 1]
     silhouette = np.zeros(n, dtype=np.int64)
     for index in range(n):
         if not polygons[index]:
@@ -179,12 +182,11 @@ def render_cuboids(
         y1 = min(height, int(np.ceil(box[index, 3])) + 2)
         if x1 <= x0 or y1 <= y0:
             continue
-        visible[index] = int(np.count_nonzero(owner[y0:y1, x0:x1] == index + 1))
         mask = Image.new("L", (x1 - x0, y1 - y0), 0)
         draw_mask = ImageDraw.Draw(mask)
         for points in polygons[index]:
             draw_mask.polygon([(u - x0, v - y0) for u, v in points], fill=1)
-        silhouette[index] = int(np.count_nonzero(np.asarray(mask)))
+        silhouette[index] = mask.histogram()[1]
     return Rendering(
         image=np.array(canvas),
         drawable=drawable,
