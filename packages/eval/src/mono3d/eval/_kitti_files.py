@@ -6,7 +6,6 @@ Blank lines are skipped; anything else that does not parse is an error naming th
 and the line.
 """
 
-import math
 import pathlib
 from collections.abc import Sequence
 
@@ -38,6 +37,18 @@ class EvalInputError(ValueError):
     """Input a user can fix: a missing folder or file, a malformed line."""
 
 
+def _parse(path: pathlib.Path, number: int, tokens: list[str]) -> list[float]:
+    values = []
+    for column, token in zip(_COLUMNS[1:], tokens):
+        try:
+            values.append(float(token))
+        except ValueError:
+            raise EvalInputError(
+                f"{path}:{number}: column {column!r} is not a number: {token!r}"
+            ) from None
+    return values
+
+
 def read_label_file(path: str | pathlib.Path, *, with_score: bool) -> dict[str, np.ndarray]:
     """One KITTI label file as an anno (``with_score``: a result file, 16 columns)."""
     path = pathlib.Path(path)
@@ -45,36 +56,37 @@ def read_label_file(path: str | pathlib.Path, *, with_score: bool) -> dict[str, 
         text = path.read_text()
     except OSError as error:
         raise EvalInputError(f"cannot read {path}: {error.strerror or error}") from None
-    rows: list[tuple[str, list[float]]] = []
     expected = "16 (a result line ends with its score)" if with_score else "15 (or 16)"
-    for number, line in enumerate(text.splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
+    lines = [(number, line.split()) for number, line in enumerate(text.splitlines(), start=1)]
+    lines = [(number, fields) for number, fields in lines if fields]
+    for number, fields in lines:
         if len(fields) not in ((16,) if with_score else (15, 16)):
             raise EvalInputError(
-                f"{path}:{number}: expected {expected} values, got {len(fields)}: {line.strip()!r}"
+                f"{path}:{number}: expected {expected} values, got {len(fields)}: "
+                f"{' '.join(fields)!r}"
             )
-        values = []
-        for column, token in zip(_COLUMNS[1:], fields[1:16]):
-            try:
-                value = float(token)
-            except ValueError:
-                raise EvalInputError(
-                    f"{path}:{number}: column {column!r} is not a number: {token!r}"
-                ) from None
-            if not math.isfinite(value):
-                raise EvalInputError(f"{path}:{number}: column {column!r} is not finite: {token!r}")
-            values.append(value)
-        if values[1] != int(values[1]):
-            raise EvalInputError(
-                f"{path}:{number}: column 'occluded' must be an integer, got {fields[2]!r}"
-            )
-        rows.append((fields[0], values))
-    if not rows:
+    if not lines:
         return empty_anno(with_score=with_score)
-    names = np.array([name for name, _ in rows])
-    table = np.array([values for _, values in rows], dtype=np.float64)
+    names = np.array([fields[0] for _, fields in lines])
+    width = 15 if with_score else 14
+    try:
+        table = np.array([fields[1 : 1 + width] for _, fields in lines], dtype=np.float64)
+    except ValueError:
+        table = np.array([_parse(path, number, fields[1 : 1 + width]) for number, fields in lines])
+    bad = ~np.isfinite(table)
+    if bad.any():
+        row, column = (int(k[0]) for k in np.nonzero(bad))
+        number, fields = lines[row]
+        raise EvalInputError(
+            f"{path}:{number}: column {_COLUMNS[1 + column]!r} is not finite: "
+            f"{fields[1 + column]!r}"
+        )
+    fractional = table[:, 1] != np.round(table[:, 1])
+    if fractional.any():
+        number, fields = lines[int(np.nonzero(fractional)[0][0])]
+        raise EvalInputError(
+            f"{path}:{number}: column 'occluded' must be an integer, got {fields[2]!r}"
+        )
     anno = {
         "name": names,
         "truncated": table[:, 0],

@@ -174,6 +174,9 @@ def rotated_pairs(
     g = {k: v[gt_rows] for k, v in gt.items()}
     reach = np.minimum(d["hi"], g["hi"]) - np.maximum(d["lo"], g["lo"])
     area = np.minimum(reach[:, 0] * reach[:, 1], np.minimum(d["area"], g["area"]))
+    # tighter: in each box's own axes, the other box's extent bounds the intersection
+    area = np.minimum(area, _slab_bound(det_box7[det_rows], gt_box7[gt_rows]))
+    area = np.minimum(area, _slab_bound(gt_box7[gt_rows], det_box7[det_rows]))
     rise = np.clip(np.minimum(d["bottom"], g["bottom"]) - np.maximum(d["top"], g["top"]), 0.0, None)
     volume = np.minimum(area * rise, np.minimum(d["volume"], g["volume"]))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -215,6 +218,26 @@ def _box_extents(box7: np.ndarray) -> dict[str, np.ndarray]:
         "volume": h * w * length,
         "valid": np.isfinite(box7).all(axis=1) & (w > 0) & (length > 0),
     }
+
+
+def _slab_bound(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row: an upper bound of the footprint intersection of boxes7 ``a`` and ``b``: the
+    area of a's rectangle cut by the slabs b covers along a's length and width axes."""
+    cos_a, sin_a = np.cos(a[:, 6]), np.sin(a[:, 6])
+    dx, dz = b[:, 0] - a[:, 0], b[:, 2] - a[:, 2]
+    along = dx * cos_a - dz * sin_a  # b's centre on a's length axis (cos ry, -sin ry)
+    across = dx * sin_a + dz * cos_a  # and on its width axis (sin ry, cos ry)
+    turn = b[:, 6] - a[:, 6]
+    c, s = np.abs(np.cos(turn)), np.abs(np.sin(turn))
+    reach_along = 0.5 * (c * b[:, 5] + s * b[:, 4])
+    reach_across = 0.5 * (s * b[:, 5] + c * b[:, 4])
+
+    def cut(centre: np.ndarray, reach: np.ndarray, half: np.ndarray) -> np.ndarray:
+        return np.clip(
+            np.minimum(half, centre + reach) - np.maximum(-half, centre - reach), 0, None
+        )
+
+    return cut(along, reach_along, 0.5 * a[:, 5]) * cut(across, reach_across, 0.5 * a[:, 4])
 
 
 def _pairwise(
