@@ -58,6 +58,8 @@ class ResNet(nn.Module):
     """
 
     out_channels: tuple[int, int, int]
+    pixel_scale: Tensor  # (1, 3, 1, 1) 1 / ImageNet std
+    pixel_shift: Tensor  # (1, 3, 1, 1) -mean / std
 
     def __init__(
         self,

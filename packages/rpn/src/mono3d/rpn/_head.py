@@ -27,6 +27,7 @@ class RPNHead(nn.Module):
         self.deltas = nn.Conv2d(in_channels, 4 * num_anchors, kernel_size=1)
         for layer in (self.conv, self.objectness, self.deltas):
             nn.init.normal_(layer.weight, std=0.01)
+            assert layer.bias is not None
             nn.init.zeros_(layer.bias)
 
     @contract
