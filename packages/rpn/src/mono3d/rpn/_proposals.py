@@ -83,30 +83,20 @@ def select_proposals(
 
     image = torch.arange(b, device=device)[:, None].expand(b, k)
     group = image * len(anchors_per_level) + level[None, :]
-    candidate = keep.reshape(-1).nonzero().squeeze(1)  # flat indices into b*K
-    flat_boxes = boxes.reshape(-1, 4)
-    flat_scores = top_scores.reshape(-1)
-    survivor = candidate[
-        batched_nms(
-            flat_boxes[candidate],
-            flat_scores[candidate],
-            group.reshape(-1)[candidate],
-            nms_thresh,
-        )
-    ]  # sorted by score, best first
-    survivor_image = survivor // k
-    survivor_image, order = torch.sort(survivor_image, stable=True)  # keeps score order
-    survivor = survivor[order]
-    counts = torch.bincount(survivor_image, minlength=b)
-    first = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(survivor.numel(), device=device) - first[survivor_image]
-    kept = rank < post_nms_top_n
-    row, col, source = survivor_image[kept], rank[kept], survivor[kept]
-
-    bbox2d = torch.zeros((b, post_nms_top_n, 4), dtype=torch.float32, device=device)
-    bbox2d_object = torch.zeros((b, post_nms_top_n, 1), dtype=torch.float32, device=device)
-    valid = torch.zeros((b, post_nms_top_n), dtype=torch.bool, device=device)
-    bbox2d[row, col] = flat_boxes[source]
-    bbox2d_object[row, col, 0] = flat_scores[source]
-    valid[row, col] = True
+    # static shapes (export-friendly, no nonzero): dropped candidates become zero boxes with
+    # score -inf; processed last by NMS, they can never suppress a kept one
+    nms_boxes = torch.where(keep[..., None], boxes, torch.zeros_like(boxes)).reshape(-1, 4)
+    nms_scores = torch.where(keep, top_scores, torch.full_like(top_scores, -torch.inf))
+    survivors = batched_nms(nms_boxes, nms_scores.reshape(-1), group.reshape(-1), nms_thresh)
+    survive = torch.zeros(b * k, dtype=torch.bool, device=device)
+    survive[survivors] = True
+    survive = survive.view(b, k) & keep
+    ranked = torch.where(survive, top_scores, torch.full_like(top_scores, -torch.inf))
+    if k < post_nms_top_n:  # fewer candidates than Nhd: pad so the shape stays (b, Nhd)
+        ranked = torch.cat([ranked, ranked.new_full((b, post_nms_top_n - k), -torch.inf)], 1)
+        boxes = torch.cat([boxes, boxes.new_zeros((b, post_nms_top_n - k, 4))], 1)
+    best, order = ranked.topk(post_nms_top_n, dim=1)  # sorted by objectness, best first
+    valid = torch.isfinite(best)
+    bbox2d = torch.where(valid[..., None], boxes.gather(1, order[..., None].expand(-1, -1, 4)), 0.0)
+    bbox2d_object = torch.where(valid, best, 0.0)[..., None]
     return bbox2d, bbox2d_object, valid
