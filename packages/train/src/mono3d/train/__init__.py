@@ -20,6 +20,7 @@ from ._distributed import init_distributed as init_distributed
 from ._draw import BoxesToDraw as BoxesToDraw
 from ._draw import draw_bev as draw_bev
 from ._draw import draw_boxes_on_image as draw_boxes_on_image
+from ._draw import project_corners as project_corners
 from ._evaluate import evaluate_detector as evaluate_detector
 from ._evaluate import metrics_of as metrics_of
 from ._predict import find_calib as find_calib

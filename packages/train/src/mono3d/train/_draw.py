@@ -11,11 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+from jaxtyping import Float
 from PIL import Image, ImageDraw, ImageFont
+from torch import Tensor
 
+from mono3d.contracts import contract
 from mono3d.geometry import box3d_corners, project_points
 
-__all__ = ["BoxesToDraw", "draw_bev", "draw_boxes_on_image", "side_by_side", "to_pil"]
+__all__ = [
+    "BoxesToDraw",
+    "draw_bev",
+    "draw_boxes_on_image",
+    "project_corners",
+    "side_by_side",
+    "to_pil",
+]
 
 #: the 12 edges of a box (corner pairs)
 EDGES = ((0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4),
@@ -57,6 +67,17 @@ class BoxesToDraw:
         return box3d_corners(self.bbox3d.double(), self.yaw.double()[:, None])
 
 
+@contract
+def project_corners(
+    bbox3d: Float[Tensor, "n 6"], yaw: Float[Tensor, " n"], calib: Float[Tensor, "3 4"]
+) -> tuple[Float[Tensor, "n 8 2"], Float[Tensor, "n 8"]]:
+    """Pixel coordinates (n, 8, 2) and depths (n, 8) of the 8 corners of each box
+    (``box3d_corners`` order) projected with ``calib`` (P2, 3x4); float64."""
+    corners = box3d_corners(bbox3d.double(), yaw.double()[:, None])
+    uv, depth = project_points(corners.reshape(1, -1, 3), calib.double()[None])
+    return uv.reshape(-1, 8, 2), depth.reshape(-1, 8)
+
+
 def to_pil(image: torch.Tensor) -> Image.Image:
     """A float RGB (3, h, w) tensor in [0, 1] as a PIL image."""
     pixels = (image.detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
@@ -86,10 +107,9 @@ def draw_boxes_on_image(
     draw = ImageDraw.Draw(out)
     width = max(1, round(min(out.size) / 200))
     font = _font(max(10, round(min(out.size) / 28)))
-    corners = boxes.corners
-    uv, depth = project_points(corners.reshape(1, -1, 3), calib.double()[None])
-    uv = uv.reshape(-1, 8, 2).tolist()
-    visible = (depth.reshape(-1, 8) > MIN_DEPTH).all(dim=1).tolist()
+    uv_tensor, depth = project_corners(boxes.bbox3d, boxes.yaw, calib)
+    uv = uv_tensor.tolist()
+    visible = (depth > MIN_DEPTH).all(dim=1).tolist()
     for index, label in enumerate(boxes.labels):
         if not visible[index]:
             continue

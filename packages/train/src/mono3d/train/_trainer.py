@@ -58,6 +58,19 @@ CHECKPOINT_NAME = "checkpoint.pt"
 #: test-only hooks (environment variables), documented in the README
 KILL_AFTER_STEP_ENV = "MONO3D_TRAIN_TEST_KILL_AFTER_STEP"
 PARAM_DUMP_ENV = "MONO3D_TRAIN_TEST_PARAM_DUMP"
+NAN_STEPS_ENV = "MONO3D_TRAIN_TEST_NAN_STEPS"
+
+
+def _nan_steps(rank: int) -> set[int]:
+    """Test hook: the 1-based steps whose loss this rank turns into NaN, from
+    ``$MONO3D_TRAIN_TEST_NAN_STEPS`` = ``RANK:STEP,RANK:STEP,...``."""
+    steps = set()
+    for item in os.environ.get(NAN_STEPS_ENV, "").split(","):
+        if item.strip():
+            which, _, step = item.partition(":")
+            if int(which) == rank:
+                steps.add(int(step))
+    return steps
 
 
 class TrainingDiverged(RuntimeError):
@@ -178,6 +191,7 @@ class Trainer:
         self.consecutive_nonfinite = 0
         self.skipped_steps = 0
         self.metrics: dict[str, float] | None = None
+        self._nan_steps: set[int] = set()
 
     # ------------------------------------------------------------------ messages
 
@@ -309,20 +323,21 @@ class Trainer:
         with self._autocast():
             output = self.model(images, gt)
         losses = self.criterion(_float32(output), gt, images, generator=generator)
-        terms = {"total": losses.total, **losses.terms()}
+        total = losses.total
+        if self.step + 1 in self._nan_steps:
+            total = total * math.nan
+        terms = {"total": total, **losses.terms()}
         values = torch.stack([t.detach().float() for t in terms.values()])
-        nonfinite, stopping = self.dist.any(
-            not bool(torch.isfinite(losses.total)), stop.requested
-        )
+        nonfinite, stopping = self.dist.any(not bool(torch.isfinite(total)), stop.requested)
         mean = self.dist.mean(values).tolist()
         logged = dict(zip(terms, mean))
         if nonfinite:
             return logged, math.nan, stopping
         if self.scaler is not None:
-            self.scaler.scale(losses.total).backward()
+            self.scaler.scale(total).backward()
             self.scaler.unscale_(self.optimizer)
         else:
-            losses.total.backward()
+            total.backward()
         max_norm = loop.clip_grad_norm if loop.clip_grad_norm is not None else math.inf
         params = [p for p in self.detector.parameters() if p.grad is not None]
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
@@ -382,6 +397,7 @@ class Trainer:
         sampler = self._sampler(self.step)
         self.detector.train()
         kill_after = int(os.environ.get(KILL_AFTER_STEP_ENV, "0") or 0)
+        self._nan_steps = _nan_steps(self.dist.rank)
         stopped_by: str | None = None
         checkpoint: pathlib.Path | None = self.checkpoint_path if resume else None
         global_batch = loop.batch_size * self.dist.world_size
@@ -489,13 +505,15 @@ class Trainer:
         )
 
     def _dump_parameters(self) -> None:
-        """Test hook: write this rank's parameter checksum to ``$MONO3D_TRAIN_TEST_PARAM_DUMP``."""
+        """Test hook: write this rank's parameter checksum to ``$MONO3D_TRAIN_TEST_PARAM_DUMP``
+        (parameters only: BatchNorm running statistics follow each rank's own last batch, and
+        DDP broadcasts rank 0's at the start of every forward)."""
         folder = os.environ.get(PARAM_DUMP_ENV)
         if not folder:
             return
         digest = hashlib.sha256()
         total = 0.0
-        for name, tensor in sorted(self.detector.state_dict().items()):
+        for name, tensor in sorted(self.detector.named_parameters()):
             data = tensor.detach().cpu().contiguous()
             digest.update(name.encode())
             digest.update(data.numpy().tobytes() if data.dtype != torch.bfloat16
