@@ -20,7 +20,10 @@ For one class, difficulty, metric and IoU threshold:
 The visit order is sequential within a frame, so the loops run over the ground-truth slot
 (at most the largest number of matchable objects in a frame) with every frame and every
 threshold processed at once with masks. Frames, detections and objects that have no
-candidate pair are dropped before the loop; their contribution is counted in closed form.
+candidate pair are dropped first; unmatched detections are counted in closed form. In pass 2
+a frame where no counted detection is a candidate of two objects (most frames) needs no loop
+either: each object's match at every threshold follows from running minima over its
+candidates (``_count_uncontested``); only the other frames go through the slot loop.
 """
 
 from dataclasses import dataclass
