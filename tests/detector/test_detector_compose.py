@@ -25,8 +25,12 @@ def small_model():
         {
             "backbone": {"depth": 18},
             "neck": {"out_channels": 32},
-            "rpn": {"pre_nms_top_n_train": 200, "pre_nms_top_n_test": 100,
-                    "post_nms_top_n_train": 40, "post_nms_top_n_test": 30},
+            "rpn": {
+                "pre_nms_top_n_train": 200,
+                "pre_nms_top_n_test": 100,
+                "post_nms_top_n_train": 40,
+                "post_nms_top_n_test": 30,
+            },
             "head": {"fc_dim": 64},
         }
     )
@@ -52,8 +56,10 @@ def test_outputs_follow_the_contracts(small_model, data, b, hw, n):
     assert torch.equal(out.rpn.valid[:, nhd:], gt.valid & ~gt.ignore)
     proposals, valid = out.rpn.bbox2d[:, :nhd], out.rpn.valid[:, :nhd]
     size = images.image_size[:, None, :].float()
-    inside = (proposals[..., :2] >= 0).all(-1) & (proposals[..., 2] <= size[..., 1]) & (
-        proposals[..., 3] <= size[..., 0]
+    inside = (
+        (proposals[..., :2] >= 0).all(-1)
+        & (proposals[..., 2] <= size[..., 1])
+        & (proposals[..., 3] <= size[..., 0])
     )
     assert inside[valid].all(), "valid proposals lie inside each image's real size"
     assert (proposals[~valid] == 0).all()
@@ -186,7 +192,7 @@ def test_bad_config_names_the_field(tmp_path):
     with pytest.raises(ConfigError, match=rf"{path}:\d+: invalid YAML"):
         DetectorConfig.from_file(path)
     path.write_text("head:\n  num_classes: 7\n")
-    with pytest.raises(ConfigError, match="head.num_classes is 7"):
+    with pytest.raises(ConfigError, match=r"head\.num_classes is 7"):
         DetectorConfig.from_file(path)
 
 
@@ -197,4 +203,7 @@ def test_config_round_trips_through_yaml_and_overrides(tmp_path):
     path.write_text(config.model_dump_json())
     again = DetectorConfig.from_file(path, ["postprocess.score_thresh=0.3"])
     assert again.postprocess.score_thresh == 0.3
-    assert dataclasses.replace is not None and again.class_priors() == ((1.53, 1.63, 3.88), (2.2, 1.9, 5.1))
+    assert dataclasses.replace is not None and again.class_priors() == (
+        (1.53, 1.63, 3.88),
+        (2.2, 1.9, 5.1),
+    )

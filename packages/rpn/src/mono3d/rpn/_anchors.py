@@ -12,6 +12,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from mono3d.contracts import is_tracing
+
 #: strides of s2, s3, s4 in pixels
 STRIDES: tuple[int, int, int] = (4, 8, 16)
 
@@ -83,7 +85,8 @@ class AnchorGenerator(nn.Module):
         modify it in place.
         """
         key = (int(h), int(w), torch.device(device))
-        cached = self._cache.get(key)
+        tracing = is_tracing()  # torch.export / compile: compute in the graph, cache nothing
+        cached = None if tracing else self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
@@ -95,6 +98,8 @@ class AnchorGenerator(nn.Module):
             shifts = torch.stack([shift_x, shift_y, shift_x, shift_y], dim=-1)  # gh gw 4
             levels.append((shifts[:, :, None, :] + cell.to(key[2])).reshape(-1, 4))
         anchors = torch.cat(levels, dim=0)
+        if tracing:
+            return anchors
         self._cache[key] = anchors
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
