@@ -405,3 +405,17 @@ def test_object_rows_with_a_class_outside_the_priors_are_rejected():
         make_align(
             gt, proposals, torch.ones(1, 1, dtype=torch.bool), torch.eye(3, 4)[None], PRIORS, 12
         )
+
+
+@given(scenes(max_n=3))
+def test_low_precision_or_grad_inputs_give_float32_targets_without_grad(scene):
+    gt, anchors, proposals, valid, calib, seed = scene
+    reference = feature(gt, anchors, seed)
+    low = feature(gt, anchors.bfloat16().float().bfloat16().requires_grad_(True), seed)
+    for name, value in fields(low).items():
+        assert not value.requires_grad, name
+        if value.is_floating_point():
+            assert value.dtype == torch.float32, name
+    assert low.object.shape == reference.object.shape
+    a = align(gt, proposals.half(), valid, calib.double(), seed)
+    assert a.bbox3d_logit.dtype == torch.float32 and torch.isfinite(a.bbox3d_logit).all()

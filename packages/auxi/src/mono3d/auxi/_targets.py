@@ -108,7 +108,7 @@ def make_feature(
     """Per-anchor RPN targets (b, N, ·) for the anchors (x1, y1, x2, y2 pixels).
 
     object: 1 / 0 / -1 after matching (fg IoU >= 0.7 or an object's best anchor, bg < 0.3,
-    ignore rows: see :func:`~mono3d.auxi._matching.match_boxes`) and balanced sampling
+    ignore rows: see :func:`mono3d.auxi.match_boxes`) and balanced sampling
     (256 per image, <= 50 % positive; ``generator`` makes it reproducible).
     bbox2d_logit: torchvision deltas (weights 1, 1, 1, 1) of the matched box w.r.t. the
     anchor. bbox2d, bbox3d, yaw (rotation_y), category: the matched object's raw fields.
