@@ -313,3 +313,12 @@ def test_score_thresholds_match_get_thresholds(num_gt, data):
     got = score_thresholds(np.array(scores), num_gt)
     assert got.tolist() == expected
     assert len(got) <= N_SAMPLE_PTS
+
+
+def test_frame_order_does_not_matter(scenes, result):
+    gts, dets = scenes
+    order = np.random.default_rng(1).permutation(len(gts))
+    shuffled = evaluate([gts[k] for k in order], [dets[k] for k in order])
+    assert shuffled.to_dict() == result.to_dict()
+    for key, curve in result.curves.items():
+        np.testing.assert_array_equal(shuffled.curves[key].precision, curve.precision)
