@@ -213,7 +213,7 @@ def test_anchor_targets_decode_to_the_matched_object(scene):
     f = feature(gt, anchors, seed, **NO_SAMPLING)
     fg = f.object[..., 0] == 1
     decoded = decode_box2d(f.bbox2d_logit.double(), anchors.double())
-    torch.testing.assert_close(decoded[fg], f.bbox2d[fg].double(), rtol=1e-5, atol=1e-3)
+    assert torch.allclose(decoded[fg], f.bbox2d[fg].double(), rtol=1e-5, atol=1e-3)
     # every foreground anchor holds the fields of the object row it overlaps most
     safe = torch.where(gt.valid[..., None], gt.bbox2d, 0.0)
     iou = box_iou(anchors, safe).masked_fill(~gt.objects[:, None, :], -1.0)
@@ -238,7 +238,7 @@ def test_proposal_targets_decode_to_the_matched_object(scene):
     decoded = decode_box3d(
         a.bbox3d_logit.double(), proposals.double(), prior.double(), calib.double()
     )
-    torch.testing.assert_close(decoded[fg], a.bbox3d[fg].double(), rtol=1e-4, atol=1e-3)
+    assert torch.allclose(decoded[fg], a.bbox3d[fg].double(), rtol=1e-4, atol=1e-3)
     alpha = alpha_from_rotation_y(a.yaw[..., 0], a.bbox3d[..., 0], a.bbox3d[..., 2])
     yaw = decode_yaw(a.yaw_category[..., 0], a.yaw_resi[..., 0], NUM_BINS)
     assert (wrap_angle(yaw - alpha)[fg].abs() < 1e-4).all()
