@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from mono3d.auxi import match_boxes
+from mono3d.auxi import make_feature
 from mono3d.contracts import GroundTruth
 
 ANCHOR_RULES = {
@@ -13,11 +13,13 @@ ANCHOR_RULES = {
     "bg_iou_thresh": 0.3,
     "allow_low_quality_matches": True,
     "ignore_ioa_thresh": 0.5,
+    "batch_size_per_image": None,  # no sampling: the labels of the matching itself
 }
 
 
 def truth(rows, ignore=(), valid=None) -> GroundTruth:
-    """One image; rows are (x1, y1, x2, y2); ``ignore`` lists DontCare row indices."""
+    """One image; rows are (x1, y1, x2, y2); ``ignore`` lists DontCare row indices; row k's
+    category is k + 1 (so a match names its row)."""
     n = len(rows)
     box = torch.tensor([rows], dtype=torch.float32).view(1, n, 4)
     valid_mask = torch.ones(1, n, dtype=torch.bool) if valid is None else torch.tensor([valid])
@@ -27,16 +29,17 @@ def truth(rows, ignore=(), valid=None) -> GroundTruth:
         bbox2d=box,
         bbox3d=torch.ones(1, n, 6),
         yaw=torch.zeros(1, n, 1),
-        category=torch.ones(1, n, 1, dtype=torch.long),
+        category=torch.arange(1, n + 1).view(1, n, 1),
         valid=valid_mask,
         ignore=ignore_mask & valid_mask,
     )
 
 
 def labels(anchors, gt, **overrides):
+    """(object labels, matched GT row or -1) of each anchor."""
     rules = ANCHOR_RULES | overrides
-    match = match_boxes(torch.tensor([anchors], dtype=torch.float32), gt, **rules)
-    return match.label[0].tolist(), match.matched[0].tolist()
+    out = make_feature(gt, torch.tensor([anchors], dtype=torch.float32), **rules)
+    return out.object[0, :, 0].tolist(), (out.category[0, :, 0] - 1).tolist()
 
 
 def test_thresholds_are_inclusive_for_fg_and_exclusive_for_bg():
@@ -118,5 +121,6 @@ def test_no_ground_truth_at_all_makes_every_box_negative():
         valid=torch.zeros(2, 0, dtype=torch.bool),
         ignore=torch.zeros(2, 0, dtype=torch.bool),
     )
-    match = match_boxes(torch.rand(2, 7, 4) + torch.tensor([0, 0, 1, 1]), empty, **ANCHOR_RULES)
-    assert match.label.shape == (2, 7) and (match.label == 0).all()
+    anchors = torch.rand(2, 7, 4) + torch.tensor([0, 0, 1, 1])
+    out = make_feature(empty, anchors, **ANCHOR_RULES)
+    assert out.object.shape == (2, 7, 1) and (out.object == 0).all()

@@ -12,9 +12,6 @@ from ._config import DEFAULT_PRIORS as DEFAULT_PRIORS
 from ._config import AnchorTargetConfig as AnchorTargetConfig
 from ._config import AuxiConfig as AuxiConfig
 from ._config import ProposalTargetConfig as ProposalTargetConfig
-from ._matching import Match as Match
-from ._matching import match_boxes as match_boxes
-from ._sampling import sample_labels as sample_labels
 from ._select import select_class_from_prediction as select_class_from_prediction
 from ._targets import make_align as make_align
 from ._targets import make_auxi as make_auxi

@@ -36,8 +36,9 @@ _ANCHOR = DEFAULT_ANCHOR_TARGETS
 _PROPOSAL = DEFAULT_PROPOSAL_TARGETS
 
 
+@contract
 def priors_tensor(
-    priors: Sequence[Sequence[float]], device: torch.device | str | None = None
+    priors: Sequence[Sequence[float | int]], device: torch.device | str | None = None
 ) -> Float[Tensor, "C 3"]:
     """(C, 3) float32 priors indexed by category: row 0 (background, never read) is ones,
     row k the (h, w, l) of object class k, from ``priors`` given per object class in order."""
@@ -108,7 +109,7 @@ def make_feature(
     """Per-anchor RPN targets (b, N, ·) for the anchors (x1, y1, x2, y2 pixels).
 
     object: 1 / 0 / -1 after matching (fg IoU >= 0.7 or an object's best anchor, bg < 0.3,
-    ignore rows: see :func:`mono3d.auxi.match_boxes`) and balanced sampling
+    ignore rows: see the package README) and balanced sampling
     (256 per image, <= 50 % positive; ``generator`` makes it reproducible).
     bbox2d_logit: torchvision deltas (weights 1, 1, 1, 1) of the matched box w.r.t. the
     anchor. bbox2d, bbox3d, yaw (rotation_y), category: the matched object's raw fields.
