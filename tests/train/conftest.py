@@ -47,19 +47,29 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     return root
 
 
-@pytest.fixture
-def make_config(tiny_data: pathlib.Path, tmp_path: pathlib.Path):
-    """``make_config(name, *overrides)`` -> path of a tiny YAML run config whose run folder
-    is ``tmp_path / name``."""
+@pytest.fixture(scope="session")
+def config_writer(tiny_data: pathlib.Path):
+    """``config_writer(folder, name, *overrides)`` -> ``folder/name.yaml``, a tiny run config
+    on the tiny dataset whose run folder is ``folder/name``."""
 
-    def make(name: str, *overrides: str) -> pathlib.Path:
+    def write(folder: pathlib.Path, name: str, *overrides: str) -> pathlib.Path:
         data = apply_overrides(
             read_mapping(SYNTHETIC_CONFIG),
-            [*TINY, f"data.root={tiny_data}", f"output.run_dir={tmp_path / name}", *overrides],
+            [*TINY, f"data.root={tiny_data}", f"output.run_dir={folder / name}", *overrides],
         )
-        path = tmp_path / f"{name}.yaml"
+        path = folder / f"{name}.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return path
+
+    return write
+
+
+@pytest.fixture
+def make_config(config_writer, tmp_path: pathlib.Path):
+    """``make_config(name, *overrides)``: :func:`config_writer` in ``tmp_path``."""
+
+    def make(name: str, *overrides: str) -> pathlib.Path:
+        return config_writer(tmp_path, name, *overrides)
 
     return make
 

@@ -96,6 +96,8 @@ class EvalSection(BaseModel):
     """Evaluate only the first this many images of the split; None: all."""
     draw: int = Field(default=4, ge=0)
     """After the final evaluation, draw the predictions on this many images."""
+    draw_score_threshold: float = Field(default=0.3, ge=0, le=1)
+    """Only detections scoring at least this are drawn (all are evaluated)."""
 
 
 class OutputSection(BaseModel):

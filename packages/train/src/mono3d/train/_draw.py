@@ -22,6 +22,7 @@ __all__ = [
     "BoxesToDraw",
     "draw_bev",
     "draw_boxes_on_image",
+    "enlarge",
     "project_corners",
     "side_by_side",
     "to_pil",
@@ -81,7 +82,7 @@ def project_corners(
 def to_pil(image: torch.Tensor) -> Image.Image:
     """A float RGB (3, h, w) tensor in [0, 1] as a PIL image."""
     pixels = (image.detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
-    return Image.fromarray(pixels.permute(1, 2, 0).contiguous().numpy(), mode="RGB")
+    return Image.fromarray(pixels.permute(1, 2, 0).contiguous().numpy())
 
 
 def _colour(category: int) -> tuple[int, int, int]:
@@ -174,6 +175,21 @@ def draw_bev(
             front = ((points[0][0] + points[1][0]) / 2, (points[0][1] + points[1][1]) / 2)
             draw.line([(cx_, cz_), front], fill=colour, width=1 if boxes.dashed else 2)
     return canvas
+
+
+def enlarge(
+    image: Image.Image, calib: torch.Tensor, min_height: int = 375
+) -> tuple[Image.Image, torch.Tensor]:
+    """``image`` scaled up to ``min_height`` pixels (aspect kept) and its P2 ``calib`` (3, 4)
+    scaled to match, so boxes and labels drawn on small (e.g. synthetic) frames stay
+    legible. Images at least ``min_height`` high are returned unchanged."""
+    if image.height >= min_height:
+        return image, calib
+    factor = min_height / image.height
+    size = (round(image.width * factor), min_height)
+    scaled = calib.clone()
+    scaled[:2] *= factor
+    return image.resize(size, Image.Resampling.BICUBIC), scaled
 
 
 def side_by_side(left: Image.Image, right: Image.Image) -> Image.Image:

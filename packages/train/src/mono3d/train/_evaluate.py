@@ -21,7 +21,7 @@ from mono3d.data import Batch, KittiDataset, collate, write_kitti_results
 from mono3d.eval import EvalResult, detections_to_annos, evaluate, read_label_file
 
 from ._config import TrainConfig
-from ._draw import BoxesToDraw, draw_boxes_on_image, to_pil
+from ._draw import BoxesToDraw, draw_boxes_on_image, enlarge, to_pil
 
 __all__ = ["detection_labels", "evaluate_detector", "metrics_of", "predict_batches"]
 
@@ -70,10 +70,11 @@ def metrics_of(result: EvalResult, classes: Sequence[str]) -> dict[str, float]:
 
 
 def detection_labels(
-    detections: Detections, index: int, classes: Sequence[str]
+    detections: Detections, index: int, classes: Sequence[str], min_score: float = 0.0
 ) -> BoxesToDraw:
-    """The valid detections of image ``index`` as boxes to draw, labelled ``class score``."""
-    keep = detections.valid[index]
+    """The valid detections of image ``index`` scoring at least ``min_score`` as boxes to
+    draw, labelled ``class score``."""
+    keep = detections.valid[index] & (detections.score[index] >= min_score)
     category = detections.category[index][keep]
     score = detections.score[index][keep]
     labels = [
@@ -122,9 +123,13 @@ def evaluate_detector(
                     break
                 pathlib.Path(draw_dir).mkdir(parents=True, exist_ok=True)
                 h, w = batch.images.image_size[index].tolist()
-                image = to_pil(batch.images.images[index, :, :h, :w])
-                boxes = detection_labels(detections, index, classes)
-                drawn_image = draw_boxes_on_image(image, boxes, batch.images.calib[index])
+                image, calib = enlarge(
+                    to_pil(batch.images.images[index, :, :h, :w]), batch.images.calib[index]
+                )
+                boxes = detection_labels(
+                    detections, index, classes, config.eval.draw_score_threshold
+                )
+                drawn_image = draw_boxes_on_image(image, boxes, calib)
                 drawn_image.save(pathlib.Path(draw_dir) / f"{frame_id}.png")
                 drawn += 1
     gt_annos = [

@@ -19,7 +19,7 @@ from mono3d.detector import build_detector, validate_config
 
 from ._checkpoint import CheckpointError, load_checkpoint
 from ._config import TrainConfig
-from ._draw import draw_boxes_on_image, to_pil
+from ._draw import draw_boxes_on_image, enlarge, to_pil
 from ._evaluate import detection_labels
 
 __all__ = ["find_calib", "load_detector", "predict_images"]
@@ -70,10 +70,14 @@ def predict_images(
     batch_size: int = 4,
     device: torch.device | str = "cpu",
     draw: bool = True,
+    draw_threshold: float = 0.3,
+    min_height: int = 375,
 ) -> list[pathlib.Path]:
     """Run ``detector`` on image files; write ``out_dir/data/<id>.txt`` (KITTI results) and,
-    with ``draw``, ``out_dir/images/<id>.png`` (the boxes projected, front face crossed,
-    ``class score`` labels). Each image's P2 comes from ``calib`` or its KITTI calib file.
+    with ``draw``, ``out_dir/images/<id>.png`` (the boxes scoring at least ``draw_threshold``
+    projected, front face crossed, ``class score`` labels; images lower than ``min_height``
+    are enlarged for legibility).
+    Each image's P2 comes from ``calib`` or its KITTI calib file.
     Returns the result files written."""
     paths = [pathlib.Path(p) for p in images]
     for path in paths:
@@ -107,7 +111,8 @@ def predict_images(
         if draw:
             (out / "images").mkdir(parents=True, exist_ok=True)
             for index, sample in enumerate(samples):
-                boxes = detection_labels(detections, index, tuple(classes))
-                drawn = draw_boxes_on_image(to_pil(sample.image), boxes, sample.calib)
+                boxes = detection_labels(detections, index, tuple(classes), draw_threshold)
+                image, calib = enlarge(to_pil(sample.image), sample.calib, min_height)
+                drawn = draw_boxes_on_image(image, boxes, calib)
                 drawn.save(out / "images" / f"{sample.frame_id}.png")
     return written

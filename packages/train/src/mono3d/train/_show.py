@@ -9,7 +9,7 @@ from PIL import Image
 
 from mono3d.data import DEFAULT_CLASSES, KittiObject, read_kitti_calib, read_kitti_label
 
-from ._draw import BoxesToDraw, draw_bev, draw_boxes_on_image, side_by_side
+from ._draw import BoxesToDraw, draw_bev, draw_boxes_on_image, enlarge, side_by_side
 
 __all__ = ["locate_frame", "objects_to_boxes", "show_frame"]
 
@@ -79,11 +79,13 @@ def show_frame(
     out: str | os.PathLike[str] | None = None,
     pred: str | os.PathLike[str] | None = None,
     classes: Sequence[str] = DEFAULT_CLASSES,
+    min_height: int = 375,
 ) -> pathlib.Path:
     """Write a PNG: the frame's image with its labelled 3D boxes (and, with ``pred``, a KITTI
     result file or folder, the detections, labelled with their scores) projected, beside
-    a bird's-eye view of the same boxes (labels thin, detections thick). Returns the path
-    (default ``<id>_show.png`` in the working directory)."""
+    a bird's-eye view of the same boxes (labels thin, detections thick). Images lower than
+    ``min_height`` pixels are enlarged first. Returns the path (default ``<id>_show.png`` in
+    the working directory)."""
     data_dir, frame_id = locate_frame(frame, root)
     image_path = data_dir / "image_2" / f"{frame_id}.png"
     calib_path = data_dir / "calib" / f"{frame_id}.txt"
@@ -99,6 +101,7 @@ def show_frame(
         box_sets.append(objects_to_boxes(read_kitti_label(path), classes, ground_truth=False))
     with Image.open(image_path) as opened:
         image = opened.convert("RGB")
+    image, calib = enlarge(image, calib, min_height)
     for boxes in box_sets:
         image = draw_boxes_on_image(image, boxes, calib)
     bev = draw_bev(box_sets, calib=calib, image_width=image.width)

@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from mono3d.data import Batch, KittiDataset, Sample, collate
-from mono3d.detector import build_criterion, build_detector
+from mono3d.detector import ConfigError, build_criterion, build_detector
 from mono3d.logger import HistoryLogger
 
 from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -155,12 +155,18 @@ class Trainer:
     ) -> None:
         self.config = config
         self.source = source
-        self.dist = dist if dist is not None else init_distributed(config.train.device)
+        loop = config.train
+        if loop.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(f"{source}: train.device: cuda, but no CUDA device is available")
+        self.dist = dist if dist is not None else init_distributed(
+            loop.device, loop.timeout_minutes
+        )
         self.run_dir = pathlib.Path(config.output.run_dir)
         self.checkpoint_path = self.run_dir / CHECKPOINT_NAME
-        loop = config.train
         if loop.amp == "fp16" and self.dist.device.type != "cuda":
-            raise ValueError("train.amp=fp16 needs a CUDA device; use bf16 on the CPU")
+            raise ConfigError(
+                f"{source}: train.amp: fp16 needs a CUDA device (use bf16 on the CPU)"
+            )
 
         _reseed_globals(derive_seed(loop.seed, "init"))
         self.detector: nn.Module = build_detector(config.model).to(self.dist.device)
@@ -187,6 +193,10 @@ class Trainer:
             if data.val_split is not None
             else None
         )
+        try:
+            self._sampler(0)
+        except ValueError as error:
+            raise ConfigError(f"{source}: train.batch_size: {error}") from None
         self.step = 0
         self.consecutive_nonfinite = 0
         self.skipped_steps = 0

@@ -87,6 +87,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         calib=args.calib,
         batch_size=args.batch_size,
         device=device,
+        draw_threshold=args.draw_threshold,
     )
     print(f"wrote {len(written)} result files to {pathlib.Path(args.out) / 'data'} and "
           f"drawings to {pathlib.Path(args.out) / 'images'}")
@@ -195,6 +196,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=int, default=4)
     predict.add_argument("--score-threshold", type=float,
                          help="keep detections scoring above this (default: the config's)")
+    predict.add_argument("--draw-threshold", type=float, default=0.3,
+                         help="draw detections scoring at least this (default 0.3; every "
+                         "detection is written to the result files)")
     predict.add_argument("--device", default="cpu")
     predict.set_defaults(run=_cmd_predict)
 
@@ -219,7 +223,8 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="synthesise, train a few minutes, evaluate, check")
     demo.add_argument("--out", default="demo", metavar="DIR", help="default ./demo")
-    demo.add_argument("--minutes", type=float, default=5.0, help="training time budget")
+    demo.add_argument("--minutes", type=float, default=5.0,
+                      help="training wall-time budget (default 5)")
     demo.add_argument("--train-images", type=int, default=200)
     demo.add_argument("--val-images", type=int, default=40)
     demo.add_argument("--image-size", type=int, nargs=2, default=(128, 416), metavar=("H", "W"))
