@@ -45,8 +45,8 @@ def sample_labels(
         return label
     keys = random_keys(tuple(label.shape), label.device, generator)  # type: ignore[arg-type]
     num_pos = int(batch_size_per_image * positive_fraction)
-    full = torch.full(label.shape[:1], num_pos, device=label.device)
-    positive = _take_top_keys(label == POSITIVE, keys, num_pos, full)
+    pos_quota = torch.full(label.shape[:1], num_pos, device=label.device)
+    positive = _take_top_keys(label == POSITIVE, keys, num_pos, pos_quota)
     room = batch_size_per_image - positive.sum(dim=1)
     negative = _take_top_keys(label == NEGATIVE, keys, batch_size_per_image, room)
     return torch.where(positive, POSITIVE, torch.where(negative, NEGATIVE, IGNORED))
