@@ -40,7 +40,8 @@ def test_training_evaluates_and_leaves_its_outputs(trained):
 def test_predict_writes_results_and_drawings(trained, tiny_data, tmp_path, capsys):
     frames = sorted((tiny_data / "training" / "image_2").glob("*.png"))[:2]
     out = tmp_path / "predicted"
-    status = main(["predict", str(trained / "checkpoint.pt"), *map(str, frames), "--out", str(out)])
+    status = main(["predict", str(trained / "checkpoint.pt"), *map(str, frames), "--out", str(out),
+                   "--draw-threshold", "0"])  # fmt: skip
     assert status == 0, capsys.readouterr().err
     for frame in frames:
         objects = read_kitti_label(out / "data" / f"{frame.stem}.txt")
@@ -81,7 +82,8 @@ def test_show_draws_the_frame_beside_a_birds_eye_view(tiny_data, tmp_path):
     out = tmp_path / "show.png"
     assert main(["show", str(image), "--out", str(out)]) == 0
     with Image.open(out) as shown, Image.open(image) as original:
-        assert shown.height == original.height and shown.width > original.width
+        # the 64-pixel frame is drawn enlarged to 375 pixels, the bird's-eye view beside it
+        assert shown.height == 375 and shown.width > original.width * 375 / 64
     assert main(["show", image.stem, "--root", str(tiny_data), "--out", str(out)]) == 0
     assert main(["show", "999999", "--root", str(tiny_data)]) == 2
 

@@ -29,6 +29,7 @@ import pathlib
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -431,7 +432,12 @@ class Trainer:
                     terms, grad_norm, stopping = self._train_step(batch, stop)
                     finite = math.isfinite(terms["total"]) and math.isfinite(grad_norm)
                     lr = float(self.optimizer.param_groups[0]["lr"])
-                    self.scheduler.step()
+                    with warnings.catch_warnings():
+                        # a skipped (non-finite) first step calls no optimizer.step()
+                        warnings.filterwarnings(
+                            "ignore", r"Detected call of `lr_scheduler\.step\(\)`", UserWarning
+                        )
+                        self.scheduler.step()
                     self.step += 1
                     if finite or (self.scaler is not None and math.isfinite(terms["total"])):
                         self.consecutive_nonfinite = 0
