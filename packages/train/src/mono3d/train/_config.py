@@ -11,7 +11,7 @@ types onto them.
 import pathlib
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mono3d.data import AugmentConfig, DataConfig
 from mono3d.detector import ConfigError, DetectorConfig, load_config
@@ -64,7 +64,8 @@ class LoopSection(BaseModel):
     """Images per process and step (the global batch is batch_size x world size)."""
     seed: int = Field(default=0, ge=0)
     amp: Literal["off", "bf16", "fp16"] = "off"
-    """Mixed precision: bf16 on CPU or GPU (torch.autocast), fp16 on GPU only (GradScaler)."""
+    """Mixed precision: bf16 on CPU or GPU (torch.autocast), fp16 on GPU only (GradScaler).
+    YAML reads a bare ``off`` as false, which is accepted as "off"."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     clip_grad_norm: float | None = Field(default=10.0, gt=0)
     """Clip the global gradient norm to this value; None: no clipping."""
@@ -83,6 +84,11 @@ class LoopSection(BaseModel):
     """Show a progress bar (rank 0)."""
     timeout_minutes: float = Field(default=30.0, gt=0)
     """Collective-operation timeout of the process group (multi-process runs)."""
+
+    @field_validator("amp", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        return "off" if value is False else value
 
 
 class EvalSection(BaseModel):
