@@ -40,6 +40,12 @@ TINY = [
 
 
 @pytest.fixture(scope="session")
+def tiny_overrides() -> list[str]:
+    """The overrides that shrink configs/synthetic.yaml (see ``TINY``)."""
+    return list(TINY)
+
+
+@pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     """12 synthetic 64x128 frames (9 train, 3 val) in KITTI layout."""
     root = tmp_path_factory.mktemp("tiny-kitti")

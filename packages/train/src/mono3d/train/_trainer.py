@@ -111,6 +111,14 @@ class AugmentedSamples(Dataset[Sample]):
         return self.transforms(sample, generator=generator)
 
 
+def _ignore_stop_signals(worker_id: int) -> None:
+    """DataLoader worker init: leave SIGINT/SIGTERM to the training process (a Ctrl-C reaches
+    the whole process group; a worker that died of it would break the checkpointing step).
+    Workers still exit with their parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _float32(bundle: Any) -> Any:
     """The bundle with floating-point tensors cast to float32 (autocast outputs -> losses)."""
     return bundle.apply(lambda t: t.float() if t.is_floating_point() else t)
@@ -319,6 +327,7 @@ class Trainer:
             pin_memory=self.dist.device.type == "cuda",
             persistent_workers=False,
             prefetch_factor=2 if workers > 0 else None,
+            worker_init_fn=_ignore_stop_signals if workers > 0 else None,
         )
         return iter(loader)
 

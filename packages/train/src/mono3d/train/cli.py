@@ -7,7 +7,7 @@
     mono3d predict CHECKPOINT IMAGE... --out DIR [--calib FILE]
     mono3d evaluate GT_DIR PRED_DIR [--ids FILE] [--json OUT]
     mono3d show FRAME [--root DIR] [--pred RESULTS] [--out PNG]
-    mono3d demo [--out DIR] [--minutes M]
+    mono3d demo [--out DIR] [--minutes M] [--overwrite]
 
 Exit status: 0 success; 1 the run failed (training diverged, the demo's loss did not go
 down); 2 a usage, config or input error (one message per problem on stderr, no traceback);
@@ -121,7 +121,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out = pathlib.Path(args.out)
     data, run = out / "data", out / "run"
     if run.exists():
-        return _fail(f"{run} already exists; remove it or pass another --out")
+        if not args.overwrite:
+            return _fail(f"{run} already exists; pass --overwrite, remove it or use another --out")
+        import shutil
+
+        shutil.rmtree(run)
     if not (data / "ImageSets" / "val.txt").is_file():
         total = args.train_images + args.val_images
         print(f"synthesising {total} frames ({args.image_size[0]}x{args.image_size[1]}) in {data}")
@@ -146,8 +150,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         outcome = Trainer(config, source="demo").run()
     finally:
         shutdown_distributed()
-    first, last, window = loss_decrease(run / "history.jsonl")
     print(f"steps trained: {outcome.step}")
+    try:
+        first, last, window = loss_decrease(run / "history.jsonl")
+    except ValueError as error:
+        print(f"mono3d demo: FAILED: {error}", file=sys.stderr)
+        return RUN_FAILED
     print(f"mean total loss, first {window} steps: {first:.4f}; last {window} steps: {last:.4f}")
     for name in ("history.jsonl", "history.csv", "history.png", "metrics.txt", "predictions"):
         print(f"  {run / name}")
@@ -229,6 +237,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--val-images", type=int, default=40)
     demo.add_argument("--image-size", type=int, nargs=2, default=(128, 416), metavar=("H", "W"))
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--overwrite", action="store_true",
+                      help="delete OUT/run from an earlier demo first (OUT/data is reused)")
     demo.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                       help="overrides of the demo config (packaged configs/synthetic.yaml)")
     demo.set_defaults(run=_cmd_demo)
