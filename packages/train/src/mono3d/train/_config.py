@@ -120,7 +120,7 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: DetectorConfig = Field(default_factory=DetectorConfig)
+    model: DetectorConfig = Field(default_factory=lambda: DetectorConfig.model_validate({}))
     data: DataSection
     optim: OptimConfig = Field(default_factory=OptimConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)

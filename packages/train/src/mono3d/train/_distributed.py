@@ -97,12 +97,11 @@ def init_distributed(device: str = "auto", timeout_minutes: float = 30.0) -> Dis
     else:
         raise ValueError(f"unknown device {device!r}; expected auto, cpu or cuda")
     if world_size > 1 and not dist.is_initialized():
-        backend = "nccl" if torch_device.type == "cuda" else "gloo"
-        dist.init_process_group(
-            backend=backend,
-            timeout=datetime.timedelta(minutes=timeout_minutes),
-            **({"device_id": torch_device} if torch_device.type == "cuda" else {}),
-        )
+        timeout = datetime.timedelta(minutes=timeout_minutes)
+        if torch_device.type == "cuda":
+            dist.init_process_group(backend="nccl", timeout=timeout, device_id=torch_device)
+        else:
+            dist.init_process_group(backend="gloo", timeout=timeout)
     return DistContext(rank=rank, world_size=world_size, local_rank=local_rank, device=torch_device)
 
 

@@ -112,7 +112,7 @@ def predict_images(
             (out / "images").mkdir(parents=True, exist_ok=True)
             for index, sample in enumerate(samples):
                 boxes = detection_labels(detections, index, tuple(classes), draw_threshold)
-                image, calib = enlarge(to_pil(sample.image), sample.calib, min_height)
-                drawn = draw_boxes_on_image(image, boxes, calib)
+                image, draw_calib = enlarge(to_pil(sample.image), sample.calib, min_height)
+                drawn = draw_boxes_on_image(image, boxes, draw_calib)
                 drawn.save(out / "images" / f"{sample.frame_id}.png")
     return written
