@@ -74,6 +74,15 @@ def _nan_steps(rank: int) -> set[int]:
     return steps
 
 
+#: config fields that may change on resume without changing the steps' arithmetic
+#: (train.steps changes a cosine schedule's later values, but is the usual thing to extend)
+_EXACTNESS_NEUTRAL = (
+    "train.steps:", "train.progress:", "train.workers:", "train.checkpoint_interval:",
+    "train.eval_interval:", "train.time_limit_minutes:", "train.timeout_minutes:",
+    "train.max_consecutive_nonfinite:", "eval.", "output.", "logger.",
+)
+
+
 class TrainingDiverged(RuntimeError):
     """Too many consecutive steps had a non-finite loss or gradient."""
 
@@ -283,8 +292,7 @@ class Trainer:
         changed = [
             c
             for c in _describe_changes(state["config"], self.config.model_dump(mode="json"))
-            if not c.startswith(("train.steps", "train.progress", "train.workers", "eval.",
-                                 "output.", "logger."))
+            if not c.startswith(_EXACTNESS_NEUTRAL)
         ]
         if changed:
             self._say(
