@@ -34,22 +34,25 @@ EDGES = ((0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4),
 #: the front face and its two diagonals (the "cross" marking it)
 FRONT = (0, 1, 5, 4)
 FRONT_DIAGONALS = ((0, 5), (1, 4))
-#: colours per class index (1-based category; index 0 for anything else)
+#: detection colours per class index (1-based category; index 0 for anything else)
 PALETTE = ((255, 255, 255), (0, 220, 0), (255, 60, 60), (60, 140, 255), (255, 200, 0),
            (200, 0, 255), (0, 230, 230))
+#: labelled (ground-truth) boxes, drawn thin
+GROUND_TRUTH_COLOUR = (255, 255, 255)
 MIN_DEPTH = 0.1
 
 
 @dataclass(frozen=True)
 class BoxesToDraw:
     """n boxes in one image: bbox3d (n, 6), yaw (n,), category (n,) 1-based, labels (n text
-    labels, e.g. ``"Car 0.87"``); ``dashed`` draws the outline thinner (ground truth)."""
+    labels, e.g. ``"Car 0.87"``); ``ground_truth`` boxes are drawn thin and in
+    :data:`GROUND_TRUTH_COLOUR`, detections in their class colour (:data:`PALETTE`)."""
 
     bbox3d: torch.Tensor
     yaw: torch.Tensor
     category: torch.Tensor
     labels: Sequence[str]
-    dashed: bool = False
+    ground_truth: bool = False
 
     def __post_init__(self) -> None:
         n = self.bbox3d.shape[0]
@@ -61,6 +64,12 @@ class BoxesToDraw:
             )
         if len(self.labels) != n:
             raise ValueError(f"BoxesToDraw: {len(self.labels)} labels for {n} boxes")
+
+    def colour(self, index: int) -> tuple[int, int, int]:
+        """The RGB colour of box ``index``."""
+        if self.ground_truth:
+            return GROUND_TRUTH_COLOUR
+        return _colour(int(self.category[index]))
 
     @property
     def corners(self) -> torch.Tensor:
@@ -115,8 +124,8 @@ def draw_boxes_on_image(
         if not visible[index]:
             continue
         points = uv[index]
-        colour = _colour(int(boxes.category[index]))
-        line = max(1, width - 1) if boxes.dashed else width
+        colour = boxes.colour(index)
+        line = max(1, width - 1) if boxes.ground_truth else width
         for a, b in EDGES:
             draw.line([tuple(points[a]), tuple(points[b])], fill=colour, width=line)
         for a, b in FRONT_DIAGONALS:
@@ -167,13 +176,13 @@ def draw_bev(
             continue
         footprint = boxes.corners[:, :4, :].tolist()  # bottom face, (x, y, z)
         for index in range(boxes.bbox3d.shape[0]):
-            colour = _colour(int(boxes.category[index]))
+            colour = boxes.colour(index)
             points = [pixel(p[0], p[2]) for p in footprint[index]]
-            draw.polygon(points, outline=colour, width=1 if boxes.dashed else 2)
+            draw.polygon(points, outline=colour, width=1 if boxes.ground_truth else 2)
             cx_ = sum(p[0] for p in points) / 4
             cz_ = sum(p[1] for p in points) / 4
             front = ((points[0][0] + points[1][0]) / 2, (points[0][1] + points[1][1]) / 2)
-            draw.line([(cx_, cz_), front], fill=colour, width=1 if boxes.dashed else 2)
+            draw.line([(cx_, cz_), front], fill=colour, width=1 if boxes.ground_truth else 2)
     return canvas
 
 

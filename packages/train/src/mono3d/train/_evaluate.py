@@ -23,7 +23,13 @@ from mono3d.eval import EvalResult, detections_to_annos, evaluate, read_label_fi
 from ._config import TrainConfig
 from ._draw import BoxesToDraw, draw_boxes_on_image, enlarge, to_pil
 
-__all__ = ["detection_labels", "evaluate_detector", "metrics_of", "predict_batches"]
+__all__ = [
+    "detection_labels",
+    "evaluate_detector",
+    "ground_truth_boxes",
+    "metrics_of",
+    "predict_batches",
+]
 
 #: logged metrics: (name in the history, metric key of mono3d.eval)
 LOGGED_METRICS = (("AP2d", "bbox"), ("APbev", "bev"), ("AP3d", "3d"), ("AOS", "aos"))
@@ -89,6 +95,20 @@ def detection_labels(
     )
 
 
+def ground_truth_boxes(batch: Batch, index: int, classes: Sequence[str]) -> BoxesToDraw:
+    """The labelled objects (valid, not ignored) of image ``index`` of a batch, as thin boxes
+    to draw, labelled with their class."""
+    keep = batch.gt.objects[index]
+    category = batch.gt.category[index, :, 0][keep]
+    return BoxesToDraw(
+        bbox3d=batch.gt.bbox3d[index][keep].float(),
+        yaw=batch.gt.yaw[index, :, 0][keep].float(),
+        category=category,
+        labels=["" for _ in category.tolist()],
+        ground_truth=True,
+    )
+
+
 def evaluate_detector(
     detector: nn.Module,
     dataset: KittiDataset,
@@ -100,7 +120,8 @@ def evaluate_detector(
 ) -> dict[str, float]:
     """Predict ``dataset`` (``eval.max_images`` of it), write KITTI result files to
     ``out_dir/data``, score them and write ``metrics.txt`` / ``metrics.json``; with
-    ``draw_dir`` also draw the detections on the first ``eval.draw`` images. Returns the
+    ``draw_dir`` also draw the first ``eval.draw`` images with their labelled boxes (thin,
+    unlabelled) and the detections (thick, ``class score``). Returns the
     metrics logged to the history (see :func:`metrics_of`)."""
     out_dir = pathlib.Path(out_dir)
     classes = tuple(config.classes)
@@ -126,10 +147,12 @@ def evaluate_detector(
                 image, calib = enlarge(
                     to_pil(batch.images.images[index, :, :h, :w]), batch.images.calib[index]
                 )
+                labels = ground_truth_boxes(batch, index, classes)
                 boxes = detection_labels(
                     detections, index, classes, config.eval.draw_score_threshold
                 )
-                drawn_image = draw_boxes_on_image(image, boxes, calib)
+                drawn_image = draw_boxes_on_image(image, labels, calib)
+                drawn_image = draw_boxes_on_image(drawn_image, boxes, calib)
                 drawn_image.save(pathlib.Path(draw_dir) / f"{frame_id}.png")
                 drawn += 1
     gt_annos = [

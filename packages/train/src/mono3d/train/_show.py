@@ -59,7 +59,7 @@ def objects_to_boxes(
         yaw=torch.tensor([o.rotation_y for o in kept], dtype=torch.float32),
         category=torch.tensor([lookup.get(o.type, 0) for o in kept], dtype=torch.int64),
         labels=labels,
-        dashed=ground_truth,
+        ground_truth=ground_truth,
     )
 
 
@@ -81,9 +81,9 @@ def show_frame(
     classes: Sequence[str] = DEFAULT_CLASSES,
     min_height: int = 375,
 ) -> pathlib.Path:
-    """Write a PNG: the frame's image with its labelled 3D boxes (and, with ``pred``, a KITTI
-    result file or folder, the detections, labelled with their scores) projected, beside
-    a bird's-eye view of the same boxes (labels thin, detections thick). Images lower than
+    """Write a PNG: the frame's image with its labelled 3D boxes (thin, white) and, with
+    ``pred`` (a KITTI result file or folder), the detections (thick, class colours, with
+    their scores) projected, beside a bird's-eye view of the same boxes. Images lower than
     ``min_height`` pixels are enlarged first. Returns the path (default ``<id>_show.png`` in
     the working directory)."""
     data_dir, frame_id = locate_frame(frame, root)

@@ -161,7 +161,8 @@ class Trainer:
 
     ``dist``: the process's place in a ``torchrun`` world (default: read from the
     environment by :func:`init_distributed`). ``source``: the config's file name, for
-    messages. ``out``: where rank 0 prints messages (stderr by default).
+    messages (rank 0 prints them to stderr). Raises :class:`ConfigError` for settings this
+    machine or dataset cannot honour (CUDA, fp16, a batch larger than the training set).
     """
 
     def __init__(
