@@ -1,6 +1,7 @@
 """Exact resume after SIGKILL, a resumable checkpoint after SIGINT, non-finite steps."""
 
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -61,7 +62,9 @@ def test_a_run_killed_after_a_checkpoint_resumes_exactly(make_config, run_cli):
 
 
 def test_sigint_leaves_a_resumable_checkpoint(make_config, tmp_path):
-    config = make_config("interrupted", "train.steps=1000", "train.checkpoint_interval=1000")
+    # with a DataLoader worker: Ctrl-C reaches it too, and it must not hang the exit
+    config = make_config("interrupted", "train.steps=1000", "train.checkpoint_interval=1000",
+                         "train.workers=1")  # fmt: skip
     run_dir = tmp_path / "interrupted"
     history = run_dir / "history.jsonl"
     process = subprocess.Popen(
@@ -69,6 +72,7 @@ def test_sigint_leaves_a_resumable_checkpoint(make_config, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
     )
     try:
         deadline = time.monotonic() + 240
@@ -77,7 +81,7 @@ def test_sigint_leaves_a_resumable_checkpoint(make_config, tmp_path):
                 break
             time.sleep(0.2)
         assert process.poll() is None, process.communicate()[1]
-        process.send_signal(signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole group
         _, stderr = process.communicate(timeout=240)
     finally:
         if process.poll() is None:

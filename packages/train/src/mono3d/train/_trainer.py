@@ -120,12 +120,11 @@ class AugmentedSamples(Dataset[Sample]):
         return self.transforms(sample, generator=generator)
 
 
-def _ignore_stop_signals(worker_id: int) -> None:
-    """DataLoader worker init: leave SIGINT/SIGTERM to the training process (a Ctrl-C reaches
-    the whole process group; a worker that died of it would break the checkpointing step).
-    Workers still exit with their parent."""
+def _ignore_sigint(worker_id: int) -> None:
+    """DataLoader worker init: leave SIGINT to the training process (a Ctrl-C reaches the
+    whole process group; a worker that died of it would break the checkpointing step).
+    SIGTERM keeps its default: the DataLoader and multiprocessing stop workers with it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _float32(bundle: Any) -> Any:
@@ -336,7 +335,7 @@ class Trainer:
             pin_memory=self.dist.device.type == "cuda",
             persistent_workers=False,
             prefetch_factor=2 if workers > 0 else None,
-            worker_init_fn=_ignore_stop_signals if workers > 0 else None,
+            worker_init_fn=_ignore_sigint if workers > 0 else None,
         )
         return iter(loader)
 
@@ -518,6 +517,7 @@ class Trainer:
                     if interval and self.step % interval == 0 and not last:
                         self._evaluate(logger, final=False)
                         tick = time.perf_counter()
+                batches = iter(())  # drops the DataLoader iterator: its workers stop now
             bar.close()
             if stopped_by is None:
                 if self.config.eval.at_end:
