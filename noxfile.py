@@ -142,8 +142,8 @@ def typecheck(session: nox.Session) -> None:
     prepare(session)
     install_components(session, list(distributions()))
     session.install("mypy>=1.10")
-    sources = [str(info["path"] / "src" / "mono3d") for info in distributions().values()]
-    session.run("mypy", *sources)
+    modules = [f"mono3d.{name.replace('-', '_')}" for name in distributions()]
+    session.run("mypy", *[arg for module in modules for arg in ("-p", module)])
 
 
 @nox.session

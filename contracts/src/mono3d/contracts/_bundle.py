@@ -73,7 +73,7 @@ def check_bundle(bundle: "Bundle") -> None:
     sizes: dict[str, int] = {}
     bound_by: dict[str, str] = {}
     deferred: list[tuple[str, str, int, torch.Tensor, Any]] = []
-    for name, annotation in _field_specs(type(bundle)):
+    for name, annotation in _field_specs(type(bundle)):  # type: ignore[arg-type]
         value = getattr(bundle, name)
         where = f"{owner}.{name}"
         if isinstance(annotation, type) and issubclass(annotation, Bundle):

@@ -10,11 +10,9 @@ def register_profiles() -> None:
 
     ``HYPOTHESIS_PROFILE`` in the environment picks the profile.
     """
-    common = {
-        "deadline": None,
-        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
-        "derandomize": False,
-    }
-    settings.register_profile("mono3d", max_examples=25, **common)
-    settings.register_profile("mono3d-thorough", max_examples=200, **common)
+    suppress = [HealthCheck.too_slow, HealthCheck.data_too_large]
+    for name, examples in (("mono3d", 25), ("mono3d-thorough", 200)):
+        settings.register_profile(
+            name, max_examples=examples, deadline=None, suppress_health_check=suppress
+        )
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "mono3d"))

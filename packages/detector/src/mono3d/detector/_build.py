@@ -36,6 +36,6 @@ def build_criterion(config: DetectorConfig) -> Criterion:
         num_bins=config.num_bins,
         anchor_targets=config.anchor_targets,
         proposal_targets=config.proposal_targets,
-        weights=dict(config.loss.weights),
+        weights={str(term): weight for term, weight in config.loss.weights.items()},
         beta=config.loss.beta,
     )

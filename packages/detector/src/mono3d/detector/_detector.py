@@ -79,6 +79,8 @@ class Detector(nn.Module):
     post-processing settings used by :meth:`predict`.
     """
 
+    priors: Tensor
+
     def __init__(
         self,
         *,
