@@ -14,7 +14,6 @@ wheel mirror does not download PyTorch again; elsewhere uv uses PyPI.
 """
 
 import functools
-import os
 import pathlib
 import subprocess
 
@@ -101,7 +100,6 @@ def pip_sources() -> dict[str, str]:
 
 def prepare(session: nox.Session) -> None:
     session.env.update(pip_sources())
-    session.env.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
 
 
 def install_components(session: nox.Session, components: list[str], editable: bool = False) -> None:
