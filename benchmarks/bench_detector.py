@@ -12,7 +12,10 @@ Prints the median train step (forward + losses + backward) and inference (predic
 each, and the ratios mono3d / torchvision; also mono3d with channels_last + bfloat16 autocast
 against torchvision in float32. Several repetitions, median, after one warm-up; the variants
 are interleaved (repetition r of every variant runs before repetition r + 1 of any), so a
-change in the machine's load touches them all alike.
+change in the machine's load touches them all alike. Each row gives the median wall time,
+the fastest wall time and the median process CPU time; on a machine shared with other jobs,
+``--threads 1`` and the CPU-time ratios are the robust comparison (a single thread is not
+slowed by waiting for a descheduled sibling thread).
 
 The dense floor runs the same mono3d layers (backbone, FPN, the RPN's conv head, RoIAlign +
 the RoI head) on FIXED random proposals (Nhd + n per image in training, as many as the head
@@ -240,18 +243,22 @@ def make_variants(args: argparse.Namespace, keys: list[str]) -> dict[str, Callab
     return {k: table[k] for k in keys}
 
 
-def interleaved_medians(fns: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
-    """Median wall seconds of each callable: one warm-up each, then ``repeats`` rounds in
-    which every callable runs once (same order every round)."""
+def interleaved_medians(
+    fns: dict[str, Callable[[], None]], repeats: int
+) -> dict[str, tuple[float, float, float]]:
+    """(median wall s, min wall s, median process CPU s) of each callable: one warm-up each,
+    then ``repeats`` rounds in which every callable runs once (same order every round)."""
     for fn in fns.values():
         fn()  # warm-up (allocations, anchor caches, oneDNN kernels)
-    times: dict[str, list[float]] = {k: [] for k in fns}
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
         for key, fn in fns.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
-            times[key].append(time.perf_counter() - start)
-    return {k: statistics.median(v) for k, v in times.items()}
+            wall[key].append(time.perf_counter() - start)
+            cpu[key].append(time.process_time() - start_cpu)
+    return {k: (statistics.median(wall[k]), min(wall[k]), statistics.median(cpu[k])) for k in fns}
 
 
 def peak_rss_mb() -> float:
@@ -292,6 +299,7 @@ def memory_in_child(args: argparse.Namespace, key: str) -> float:
         "--width", str(args.width),
         "--batch", str(args.batch),
         "--objects", str(args.objects),
+        "--threads", str(args.threads),
         "--child-memory", key,
     ]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -336,8 +344,11 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="peak memory per variant")
     parser.add_argument("--no-timing", action="store_true", help="skip the timed table")
     parser.add_argument("--profile", type=int, default=0, metavar="K", help="top-K op profile")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--child-memory", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.child_memory is not None:
         child_memory(args)
         return
@@ -354,17 +365,26 @@ def main() -> None:
     )
     if not args.no_timing:
         medians = interleaved_medians(make_variants(args, keys), args.repeats)
-        rows = {" ".join(VARIANTS[k][:1]) + ", " + VARIANTS[k][1]: s for k, s in medians.items()}
-        for name, seconds in rows.items():
-            per_image = seconds * 1000 / args.batch
-            print(f"{name:34s} {seconds * 1000:9.1f} ms  ({per_image:8.1f} ms/image)")
+        rows = {", ".join(VARIANTS[k]): s for k, s in medians.items()}
+        print(
+            f"{'':34s} {'wall ms':>9s} {'ms/image':>9s} {'min wall':>9s} {'cpu ms':>9s}"
+            "  (medians; cpu = process CPU time, all threads)"
+        )
+        for name, (wall, fastest, cpu) in rows.items():
+            print(
+                f"{name:34s} {wall * 1000:9.1f} {wall * 1000 / args.batch:9.1f} "
+                f"{fastest * 1000:9.1f} {cpu * 1000:9.1f}"
+            )
         pairs = [(f"mono3d {p}", "torchvision fp32") for p in ("fp32", "cl+bf16")]
         pairs += [(f"mono3d {p}", f"dense floor {p}") for p in ("fp32", "cl+bf16")]
         for kind in ("train step", "inference"):
             for variant, base in pairs:
                 if f"{kind}, {variant}" in rows and f"{kind}, {base}" in rows:
-                    ratio = rows[f"{kind}, {variant}"] / rows[f"{kind}, {base}"]
-                    print(f"{kind:12s} ratio {variant} / {base}: {ratio:.3f}")
+                    a, b = rows[f"{kind}, {variant}"], rows[f"{kind}, {base}"]
+                    print(
+                        f"{kind:12s} ratio {variant} / {base}: wall {a[0] / b[0]:.3f}, "
+                        f"min wall {a[1] / b[1]:.3f}, cpu {a[2] / b[2]:.3f}"
+                    )
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
     if args.memory:
         print("peak memory added by two calls (fresh process per variant, VmHWM):")

@@ -1,17 +1,20 @@
 """Data-parallel scaling on the CPU: training images/s with 1 and 2 processes (torchrun, gloo).
 
-    python benchmarks/bench_scaling.py [--processes 1 2] [--batch 2] [--height 192 --width 640]
-        [--steps 4] [--warmup 1] [--depth 50]
+    python benchmarks/bench_scaling.py [--runs 1x2 1x1 2x1] [--batch 2]
+        [--height 192 --width 640] [--steps 4] [--warmup 1] [--depth 50]
 
-For each process count P a fresh ``python -m torch.distributed.run --standalone
---nproc_per_node P`` runs a minimal DDP loop around ``build_detector`` / ``build_criterion``
-(the default DetectorConfig at ``--depth``, FrozenBatchNorm, random weights, float32):
-zero_grad, forward, Criterion, backward (DDP averages the gradients over gloo), AdamW.step, on
-a fixed synthetic batch of ``--batch`` images per process (a different one per rank; no data
-loading, so only compute and communication are measured). After ``--warmup`` steps the ranks
-meet at a barrier, run ``--steps`` timed steps, meet again; throughput = P x batch x steps /
-rank 0's wall time. Each process gets cpu_count / P torch threads (all cores are used in
-every row). Also printed: the time of one all_reduce of a gradient-sized float32 buffer.
+For each run PxT (P processes of T torch threads each) a fresh ``python -m
+torch.distributed.run --standalone --nproc_per_node P`` runs a minimal DDP loop around
+``build_detector`` / ``build_criterion`` (the default DetectorConfig at ``--depth``,
+FrozenBatchNorm, random weights, float32): zero_grad, forward, Criterion, backward (DDP
+averages the gradients over gloo), AdamW.step, on a fixed synthetic batch of ``--batch``
+images per process (a different one per rank; no data loading, so only compute and
+communication are measured). After ``--warmup`` steps the ranks meet at a barrier, run
+``--steps`` timed steps, meet again; throughput = P x batch x steps / rank 0's wall time.
+The default runs use every core in two ways (one process of two threads, two processes of
+one thread) and add one process of one thread (the unit of the per-core comparison). Also
+printed: the time of one all_reduce of a gradient-sized float32 buffer. Ratios are to the
+first run.
 
 On a machine with as many cores as processes, two processes split the same cores, so expect
 about 1x (or less: two copies of the model, the all_reduce, smaller GEMMs per thread).
@@ -42,7 +45,7 @@ def worker(args: argparse.Namespace) -> None:
 
     dist.init_process_group(backend="gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)  # same initial weights on every rank (DDP also broadcasts rank 0's)
     config = DetectorConfig(
         backbone=BackboneConfig(depth=args.depth, norm="frozen", frozen_stages=0)
@@ -87,7 +90,9 @@ def worker(args: argparse.Namespace) -> None:
     dist.destroy_process_group()
 
 
-def launch(args: argparse.Namespace, processes: int) -> tuple[float, float, float, int]:
+def launch(
+    args: argparse.Namespace, processes: int, threads: int
+) -> tuple[float, float, float, int]:
     command = [
         sys.executable,
         "-m",
@@ -103,8 +108,9 @@ def launch(args: argparse.Namespace, processes: int) -> tuple[float, float, floa
         "--steps", str(args.steps),
         "--warmup", str(args.warmup),
         "--depth", str(args.depth),
+        "--threads", str(threads),
     ]  # fmt: skip
-    env = dict(os.environ, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // processes)))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     out = subprocess.run(command, capture_output=True, text=True, env=env)
     for line in out.stdout.splitlines():
         match = RESULT.match(line.strip())
@@ -119,7 +125,10 @@ def launch(args: argparse.Namespace, processes: int) -> tuple[float, float, floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--runs", nargs="+", default=["1x2", "1x1", "2x1"], help="PxT: processes x threads"
+    )
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=2, help="images per process and step")
     parser.add_argument("--height", type=int, default=192)
     parser.add_argument("--width", type=int, default=640)
@@ -139,11 +148,12 @@ def main() -> None:
     )
     print(
         f"{'processes':>9s} {'threads/proc':>12s} {'images/s':>9s} {'s/step':>8s} "
-        f"{'all_reduce s':>12s} {'vs 1 proc':>9s}"
+        f"{'all_reduce s':>12s} {'vs first':>9s}"
     )
     base = None
-    for processes in args.processes:
-        rate, per_step, reduce_s, threads = launch(args, processes)
+    for run in args.runs:
+        processes, threads = (int(v) for v in run.split("x"))
+        rate, per_step, reduce_s, threads = launch(args, processes, threads)
         base = base or rate
         print(
             f"{processes:9d} {threads:12d} {rate:9.3f} {per_step:8.2f} {reduce_s:12.3f} "

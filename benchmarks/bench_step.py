@@ -2,7 +2,7 @@
 what targets (make_auxi) and post-processing cost as n and the image size grow.
 
     python benchmarks/bench_step.py [--sizes 192x640 384x1280] [--objects 0 10 50 200]
-        [--repeats 5] [--parts checks stages postprocess]
+        [--repeats 5] [--parts checks stages postprocess] [--threads 1] [--clock cpu]
 
 Model: the default DetectorConfig with ResNet50 (FrozenBatchNorm, nothing frozen, random
 weights), float32, b=2 random images, n random ground-truth boxes per image (all valid), as in
@@ -20,6 +20,9 @@ boxes, bundle checks), targets (the Criterion's TargetBuilder = make_auxi: match
 encoding), losses (the rest of the Criterion), backward, optimizer. One round runs every n once
 (interleaved); the median of each stage over the rounds; "targets %" is the targets' share of
 the median step.
+
+On a machine shared with other jobs, ``--threads 1 --clock cpu`` gives robust shares: with
+one thread, the process CPU time of a span is the work done in it, whatever else runs.
 
 postprocess: eval mode, no grad: ``Detector(images)`` (test-time proposals) and then
 ``mono3d.detector.postprocess`` on its output (what ``predict`` does), timed separately,
@@ -45,6 +48,9 @@ from mono3d.detector import Detector, DetectorConfig, build_criterion, build_det
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_detector import scene
 
+#: the clock of the stage and post-processing timings (``--clock``): wall or process CPU
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
+
 STAGES = (
     "backbone",
     "neck",
@@ -68,10 +74,10 @@ class Spans:
 
     def attach(self, module: nn.Module, name: str) -> None:
         def pre(_module: nn.Module, _args: object) -> None:
-            self._start[name] = time.perf_counter()
+            self._start[name] = CLOCK[0]()
 
         def post(_module: nn.Module, _args: object, _out: object) -> None:
-            self.seconds[name] += time.perf_counter() - self._start[name]
+            self.seconds[name] += CLOCK[0]() - self._start[name]
 
         module.register_forward_pre_hook(pre)
         module.register_forward_hook(post)
@@ -113,11 +119,11 @@ def make_step(
         losses = criterion(
             detector(images, gt), gt, images, generator=torch.Generator().manual_seed(0)
         )
-        start = time.perf_counter()
+        start = CLOCK[0]()
         losses.total.backward()
-        middle = time.perf_counter()
+        middle = CLOCK[0]()
         optimizer.step()
-        return {"backward": middle - start, "optim": time.perf_counter() - middle}
+        return {"backward": middle - start, "optim": CLOCK[0]() - middle}
 
     return step
 
@@ -224,9 +230,9 @@ def part_postprocess(args: argparse.Namespace, size: tuple[int, int]) -> None:
     candidates = kept = 0
     with torch.no_grad():
         for r in range(args.repeats + 1):
-            start = time.perf_counter()
+            start = CLOCK[0]()
             output = detector(images)
-            middle = time.perf_counter()
+            middle = CLOCK[0]()
             detections = postprocess(
                 output.head,
                 output.rpn.bbox2d,
@@ -237,7 +243,7 @@ def part_postprocess(args: argparse.Namespace, size: tuple[int, int]) -> None:
                 nms_thresh=detector.nms_thresh,
                 detections_per_image=detector.detections_per_image,
             )
-            end = time.perf_counter()
+            end = CLOCK[0]()
             if r:  # the first is the warm-up
                 forward_s.append(middle - start)
                 post_s.append(end - middle)
@@ -265,9 +271,19 @@ def main() -> None:
         choices=["checks", "stages", "postprocess"],
         default=["checks", "stages", "postprocess"],
     )
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="clock of the stages and post-processing (cpu: process CPU time)",
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.clock} clock, "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     for size in args.sizes:
