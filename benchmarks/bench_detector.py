@@ -25,8 +25,8 @@ mono3d's full step over that floor is the cost of everything that is not dense c
 
 ``--memory``: the peak resident memory (VmHWM) each variant adds over its set-up, measured in
 a fresh child process per variant (two calls: warm-up + one). ``--profile K``: the K
-operators taking the most self CPU time in one train step of mono3d fp32 and of torchvision
-(torch.profiler).
+operators taking the most self CPU time in one call of each of ``--variants`` (default: the
+train step of mono3d fp32 and of torchvision), from torch.profiler.
 """
 
 import argparse
@@ -306,11 +306,11 @@ def memory_in_child(args: argparse.Namespace, key: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def profile(args: argparse.Namespace, top: int) -> None:
+def profile(args: argparse.Namespace, top: int, keys: list[str]) -> None:
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    fns = make_variants(args, ["train-ours", "train-tv"])
+    fns = make_variants(args, keys)
     for key, fn in fns.items():
         fn()  # warm-up
         with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -392,7 +392,7 @@ def main() -> None:
             kind, name = VARIANTS[key]
             print(f"{kind + ', ' + name:34s} {memory_in_child(args, key):9.0f} MB")
     if args.profile:
-        profile(args, args.profile)
+        profile(args, args.profile, args.variants or ["train-ours", "train-tv"])
 
 
 if __name__ == "__main__":
