@@ -13,8 +13,10 @@ checks: whole steps with checks on (the default) and inside ``mono3d.contracts.c
 alternating (on, off, then off, on, ...) after one warm-up of each; medians of wall and of
 process CPU time; the overhead is on / off - 1, as the ratio of the medians and as the median
 of the per-round ratios (robust to slow drifts of the machine's speed), with the per-round
-CPU-time difference in ms. The difference is a fixed cost per call, independent of the image
-size, so a small size with many rounds measures it best.
+CPU-time difference in ms. The checks run in the forward pass only and cost about the same
+whatever the image size, so they are also timed directly: Detector + Criterion without
+gradient (the same work every call), 4 x repeats alternating rounds, the median paired
+CPU-time difference in ms and as a share of the training step.
 
 stages: the same step timed by forward hooks on the blocks (the Detector and Criterion code
 runs unchanged): backbone, neck, RPN conv head, proposal selection (RPN minus its conv head:
@@ -167,6 +169,28 @@ def part_checks(args: argparse.Namespace, size: tuple[int, int]) -> None:
         f"cpu {statistics.median(cpu_pairs):+.1%} ({statistics.median(diff_ms):+.1f} ms cpu)"
     )
     print(f"per-round wall ratios: {' '.join(f'{p:+.1%}' for p in pairs)}")
+
+    # the checks run in the forward pass only: time it alone (no grad: no backward, no update,
+    # so every call does the same work), many alternating rounds, paired CPU-time differences
+    images, gt = scene(args.batch, h, w, n=10)
+    forward_cpu: dict[bool, list[float]] = {True: [], False: []}
+    with torch.no_grad():
+        for r in range(4 * args.repeats + 2):
+            for enabled in (True, False) if r % 2 == 0 else (False, True):
+                with checks(enabled):
+                    c0 = time.process_time()
+                    criterion(detector(images, gt), gt, images, generator=torch.Generator())
+                    if r >= 2:  # two warm-up rounds
+                        forward_cpu[enabled].append(time.process_time() - c0)
+    diffs = [a - b for a, b in zip(forward_cpu[True], forward_cpu[False], strict=True)]
+    step_off = statistics.median(cpu[False])
+    print(
+        f"forward + criterion (no grad), {len(diffs)} rounds: checks on "
+        f"{1e3 * statistics.median(forward_cpu[True]):.1f} ms, off "
+        f"{1e3 * statistics.median(forward_cpu[False]):.1f} ms cpu; median paired difference "
+        f"{1e3 * statistics.median(diffs):+.1f} ms = {statistics.median(diffs) / step_off:+.2%} "
+        "of the training step (checks off)"
+    )
 
 
 def part_stages(args: argparse.Namespace, size: tuple[int, int]) -> None:
