@@ -158,9 +158,20 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Every benchmark script in benchmarks/ (ratios measured in one run)."""
+    """The benchmarks of BENCHMARKS.md. ``nox -s bench`` runs every ``benchmarks/bench_*.py``
+    with its defaults (hours on a 2-core machine: ``bench_accuracy.py`` trains two models);
+    ``nox -s bench -- bench_detector.py --threads 1`` runs one script with those arguments."""
     prepare(session)
     install_components(session, list(distributions()))
-    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
-        session.log(f"== {script.name}")
-        session.run("python", str(script), *session.posargs)
+    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    if session.posargs:
+        name, *arguments = session.posargs
+        chosen = [s for s in scripts if s.name in (name, f"{name}.py", f"bench_{name}.py")]
+        if not chosen:
+            session.error(f"no benchmark {name!r}; choose from {[s.name for s in scripts]}")
+        runs = [(chosen[0], arguments)]
+    else:
+        runs = [(script, []) for script in scripts]
+    for script, arguments in runs:
+        session.log(f"== {script.name} {' '.join(arguments)}")
+        session.run("python", str(script), *arguments)

@@ -1,6 +1,16 @@
 """Accuracy figures of BENCHMARKS.md: the data folders, the AP cap of a split, and the scores of
 a run's predictions (KITTI AP + recall of moderate cars at a score threshold).
 
+    python benchmarks/bench_accuracy.py [kitti|synthetic] [--work DIR] [--steps S]
+        End to end, as in BENCHMARKS.md (no argument: both, one after the other). ``kitti``:
+        train on the real frames of ../shared/data/kitti_sample and score the same frames
+        (the overfit check); ``synthetic``: write a 1000-frame synthetic set (128x416, seed 0,
+        800 train / 200 val), train on train, score val. Each trains ``configs/synthetic.yaml``
+        with the mono3d command (one torch thread unless OMP_NUM_THREADS says otherwise),
+        prints the cap, the APs and the recall of the final evaluation, then predicts the
+        scored split again with the checkpoint under bfloat16 autocast + channels_last and
+        prints both precisions' APs side by side. Runs land in DIR (default runs/bench_accuracy).
+
     python benchmarks/bench_accuracy.py prepare SRC OUT
         OUT/training -> SRC/training (a symlink) and OUT/ImageSets/{train,val,trainval}.txt
         all listing every frame of SRC (train = val: the overfit setting).
@@ -17,9 +27,13 @@ a run's predictions (KITTI AP + recall of moderate cars at a score threshold).
 """
 
 import argparse
+import os
 import pathlib
+import shutil
+import subprocess
 import sys
 import tempfile
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -32,6 +46,11 @@ from mono3d.eval import (
     resolve_label_dir,
 )
 from mono3d.geometry import box3d_iou, box_iou, boxes7
+from mono3d.train import load_detector, predict_images
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+KITTI_SAMPLE = REPO.parent / "shared" / "data" / "kitti_sample"
+CONFIG = REPO / "configs" / "synthetic.yaml"
 
 CLASSES = ("Car", "Pedestrian", "Cyclist")
 MODERATE = next(d for d in DIFFICULTIES if d.name == "moderate")
@@ -56,30 +75,39 @@ def prepare(src: pathlib.Path, out: pathlib.Path) -> None:
     print(f"{out}: {len(ids)} frames in train = val = trainval")
 
 
-def ap_summary(root: pathlib.Path, results: pathlib.Path, ids: list[str]) -> None:
-    result = evaluate_folders(root, results, ids=ids)
+def ap_summary(root: pathlib.Path, columns: dict[str, pathlib.Path], ids: list[str]) -> None:
+    """One table: strict-IoU moderate AP (R40 and R11) of every result folder in ``columns``."""
+    results = {name: evaluate_folders(root, path, ids=ids) for name, path in columns.items()}
     print(f"AP (percent), moderate, strict IoU, {len(ids)} frames:")
-    print(f"{'class':12s} {'metric':6s} {'R40':>7s} {'R11':>7s}")
+    header = " ".join(f"{f'{name} {i}':>14s}" for name in columns for i in ("R40", "R11"))
+    print(f"{'class':12s} {'metric':6s} {header}")
     for cls in CLASSES:
         for metric in ("bbox", "bev", "3d", "aos"):
-            r40 = result.get(cls, metric, "moderate", interpolation="R40")
-            r11 = result.get(cls, metric, "moderate", interpolation="R11")
-            cells = [f"{v:7.2f}" if v is not None else f"{'-':>7s}" for v in (r40, r11)]
+            cells = []
+            for result in results.values():
+                for interpolation in ("R40", "R11"):
+                    v = result.get(cls, metric, "moderate", interpolation=interpolation)
+                    cells.append(f"{v:14.2f}" if v is not None else f"{'-':>14s}")
             print(f"{cls:12s} {metric:6s} {' '.join(cells)}")
+
+
+def write_ground_truth_results(root: pathlib.Path, ids: list[str], out: pathlib.Path) -> None:
+    """``out/<id>.txt``: every label line but DontCare as a detection with score 1."""
+    label_dir = resolve_label_dir(root)
+    out.mkdir(parents=True, exist_ok=True)
+    for frame in ids:
+        lines = (label_dir / f"{frame}.txt").read_text().splitlines()
+        rows = [line.split() for line in lines]
+        rows = [r for r in rows if r and r[0] != "DontCare"]  # regions, not objects
+        (out / f"{frame}.txt").write_text("".join(f"{' '.join(r[:15])} 1.0\n" for r in rows))
 
 
 def cap(root: pathlib.Path, ids_file: str | None) -> None:
     ids = frame_ids(root, ids_file)
-    label_dir = resolve_label_dir(root)
     with tempfile.TemporaryDirectory() as tmp:
-        for frame in ids:
-            lines = (label_dir / f"{frame}.txt").read_text().splitlines()
-            rows = [line.split() for line in lines]
-            rows = [r for r in rows if r and r[0] != "DontCare"]  # regions, not objects
-            text = "".join(f"{' '.join(r[:15])} 1.0\n" for r in rows)
-            (pathlib.Path(tmp) / f"{frame}.txt").write_text(text)
+        write_ground_truth_results(root, ids, pathlib.Path(tmp))
         print("ground truth scored against itself (the cap of this split)")
-        ap_summary(root, pathlib.Path(tmp), ids)
+        ap_summary(root, {"cap": pathlib.Path(tmp)}, ids)
 
 
 def _greedy_matches(iou: np.ndarray, threshold: float) -> int:
@@ -101,7 +129,18 @@ def _boxes7(anno: dict[str, np.ndarray], rows: np.ndarray) -> torch.Tensor:
     return boxes7(torch.cat([location, dims], dim=-1), ry)
 
 
-def recall(root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float) -> None:
+class Recall(NamedTuple):
+    """Moderate Car objects, and how many a detection matched at 2D IoU >= 0.7 / 3D >= 0.5."""
+
+    total: int
+    hit2d: int
+    hit3d: int
+
+
+def count_recall(
+    root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float
+) -> Recall:
+    """The moderate Car recall of the result files in ``results`` (see the module doc)."""
     label_dir = resolve_label_dir(root)
     result_dir = results / "data" if (results / "data").is_dir() else results
     total = hit2d = hit3d = 0
@@ -131,11 +170,109 @@ def recall(root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score:
         iou3d = box3d_iou(_boxes7(gt, objects)[None], _boxes7(dt, dets)[None])[0].numpy()
         hit2d += _greedy_matches(iou2d, 0.7)
         hit3d += _greedy_matches(iou3d, 0.5)
+    return Recall(total, hit2d, hit3d)
+
+
+def recall(root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float) -> None:
+    total, hit2d, hit3d = count_recall(root, results, ids, min_score)
     print(
         f"moderate Car objects: {total}; recall by Car detections with score >= {min_score}: "
         f"2D IoU >= 0.7: {hit2d}/{total} = {hit2d / max(total, 1):.1%}; "
         f"3D IoU >= 0.5: {hit3d}/{total} = {hit3d / max(total, 1):.1%}"
     )
+
+
+def mono3d(*arguments: str) -> None:
+    """``python -m mono3d.train ARGUMENTS`` (one torch thread unless OMP_NUM_THREADS is set)."""
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    command = [sys.executable, "-m", "mono3d.train", *arguments]
+    print("$ mono3d " + " ".join(arguments), flush=True)
+    subprocess.run(command, check=True, env=env)
+
+
+def resume_flag(run_dir: pathlib.Path) -> list[str]:
+    """``--resume`` when ``run_dir`` already holds a checkpoint (an interrupted benchmark
+    continues; a finished one only re-reads its results)."""
+    return ["--resume"] if (run_dir / "checkpoint.pt").exists() else []
+
+
+def final_eval(run_dir: pathlib.Path) -> pathlib.Path:
+    """The result files of the last evaluation the trainer wrote (run_dir/eval/step_*/data)."""
+    steps = sorted((run_dir / "eval").glob("step_*/data"))
+    if not steps:
+        sys.exit(f"{run_dir}/eval: the run wrote no evaluation")
+    return steps[-1]
+
+
+def precision_check(root: pathlib.Path, run_dir: pathlib.Path, ids: list[str]) -> pathlib.Path:
+    """Predict ``ids`` again from the checkpoint under bfloat16 autocast with channels_last
+    weights (mono3d's fast defaults); returns the result folder."""
+    detector, config = load_detector(run_dir / "checkpoint.pt")
+    detector = detector.to(memory_format=torch.channels_last)
+    images = [root / "training" / "image_2" / f"{frame}.png" for frame in ids]
+    out = run_dir / "bf16"
+    shutil.rmtree(out, ignore_errors=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        predict_images(detector, config.model.classes, images, out, draw=False)
+    return out / "data"
+
+
+def report(root: pathlib.Path, run_dir: pathlib.Path, ids: list[str]) -> None:
+    fp32 = final_eval(run_dir)
+    print(f"== {run_dir}: final evaluation {fp32.parent.name}")
+    ap_summary(root, {"fp32": fp32, "bf16+cl": precision_check(root, run_dir, ids)}, ids)
+    recall(root, fp32, ids, 0.5)
+    history = run_dir / "history.png"
+    if history.exists():
+        print(f"learning curve: {history}")
+
+
+def run_kitti(work: pathlib.Path, steps: int) -> None:
+    """Overfit the real KITTI sample: train and evaluate on the same 11 frames."""
+    root = work / "kitti_sample"
+    prepare(KITTI_SAMPLE, root)
+    cap(root, None)
+    run_dir = work / "kitti_overfit"
+    mono3d(
+        "train",
+        str(CONFIG),
+        f"data.root={root}",
+        "data.augment=null",
+        "model.rpn.anchor_sizes=[[16,32],[48,96],[160,320]]",  # KITTI-size objects
+        "train.batch_size=2",
+        f"train.steps={steps}",
+        f"train.eval_interval={steps}",
+        "train.time_limit_minutes=120",
+        "train.progress=false",
+        "eval.draw=4",
+        f"output.run_dir={run_dir}",
+        *resume_flag(run_dir),
+    )
+    report(root, run_dir, frame_ids(root, None))
+
+
+def run_synthetic(work: pathlib.Path, steps: int) -> None:
+    """Generalisation: train on a synthetic train split, score the held-out val split."""
+    root = work / "synthetic"
+    if not (root / "ImageSets" / "val.txt").exists():
+        mono3d("synth", str(root), "--num", "1000", "--image-size", "128", "416", "--seed", "0")
+    val = str(root / "ImageSets" / "val.txt")
+    cap(root, val)
+    run_dir = work / "synthetic_run"
+    mono3d(
+        "train",
+        str(CONFIG),
+        f"data.root={root}",
+        f"train.steps={steps}",
+        f"train.eval_interval={max(steps // 5, 1)}",
+        "train.time_limit_minutes=180",
+        "train.progress=false",
+        "eval.draw=4",
+        f"output.run_dir={run_dir}",
+        *resume_flag(run_dir),
+    )
+    report(root, run_dir, frame_ids(root, val))
 
 
 def main() -> None:
@@ -152,14 +289,27 @@ def main() -> None:
     s.add_argument("results", type=pathlib.Path)
     s.add_argument("--ids", default=None)
     s.add_argument("--min-score", type=float, default=0.5)
+    for name, steps in (("kitti", 400), ("synthetic", 2500)):
+        r = sub.add_parser(name, help=f"train and score end to end ({steps} steps)")
+        r.add_argument("--work", type=pathlib.Path, default=REPO / "runs" / "bench_accuracy")
+        r.add_argument("--steps", type=int, default=steps)
+    if len(sys.argv) == 1:  # no argument: both end-to-end runs with their defaults
+        work = REPO / "runs" / "bench_accuracy"
+        run_kitti(work, 400)
+        run_synthetic(work, 2500)
+        return
     args = parser.parse_args()
-    if args.command == "prepare":
+    if args.command == "kitti":
+        run_kitti(args.work, args.steps)
+    elif args.command == "synthetic":
+        run_synthetic(args.work, args.steps)
+    elif args.command == "prepare":
         prepare(args.src, args.out)
     elif args.command == "cap":
         cap(args.root, args.ids)
     else:
         ids = frame_ids(args.root, args.ids)
-        ap_summary(args.root, args.results, ids)
+        ap_summary(args.root, {"detections": args.results}, ids)
         recall(args.root, args.results, ids, args.min_score)
 
 

@@ -1,0 +1,96 @@
+"""The scoring of benchmarks/bench_accuracy.py (the accuracy figures of BENCHMARKS.md) on
+the real KITTI sample: perfect detections reach full recall and the AP cap; wrong depth,
+wrong 2D boxes or low scores lose recall."""
+
+import importlib.util
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+from mono3d.eval import evaluate_folders
+
+SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "bench_accuracy.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_accuracy", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_accuracy"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def root(bench, kitti_sample, tmp_path):
+    out = tmp_path / "kitti"
+    bench.prepare(kitti_sample, out)
+    return out
+
+
+def _edit_results(folder: pathlib.Path, edit) -> None:
+    """Apply ``edit(fields) -> fields`` to every result line (KITTI columns + score)."""
+    for path in folder.glob("*.txt"):
+        rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+        path.write_text("".join(" ".join(edit(r)) + "\n" for r in rows))
+
+
+def test_prepare_lists_every_frame_in_both_splits(bench, root, kitti_sample):
+    frames = sorted(p.stem for p in (kitti_sample / "training" / "label_2").glob("*.txt"))
+    for split in ("train", "val", "trainval"):
+        assert (root / "ImageSets" / f"{split}.txt").read_text().split() == frames
+    assert (root / "training" / "label_2").is_dir()
+
+
+def test_ground_truth_as_detections_is_full_recall_and_the_cap(bench, root, tmp_path):
+    ids = bench.frame_ids(root, None)
+    results = tmp_path / "gt"
+    bench.write_ground_truth_results(root, ids, results)
+    found = bench.count_recall(root, results, ids, 0.5)
+    assert found.total > 0
+    assert found.hit2d == found.total and found.hit3d == found.total
+    result = evaluate_folders(root, results, ids=ids)
+    car = [result.get("Car", m, "moderate", interpolation="R40") for m in ("bbox", "bev", "3d")]
+    # perfect boxes score alike in 2D, BEV and 3D; with fewer than 40 objects the devkit's
+    # 41 recall thresholds cap R40 below 100
+    assert car[0] == car[1] == car[2]
+    assert 0 < car[0] < 100
+
+
+def test_wrong_depth_loses_3d_recall_only(bench, root, tmp_path):
+    ids = bench.frame_ids(root, None)
+    results = tmp_path / "far"
+    bench.write_ground_truth_results(root, ids, results)
+
+    def farther(r):  # z (column 13) 25 % deeper: the 3D box no longer overlaps by half
+        return [*r[:13], f"{float(r[13]) * 1.25:.2f}", *r[14:]]
+
+    _edit_results(results, farther)
+    found = bench.count_recall(root, results, ids, 0.5)
+    assert found.hit2d == found.total
+    assert found.hit3d < found.total / 2
+
+
+def test_shifted_2d_boxes_and_low_scores_lose_recall(bench, root, tmp_path):
+    ids = bench.frame_ids(root, None)
+    results = tmp_path / "shifted"
+    bench.write_ground_truth_results(root, ids, results)
+
+    def shifted(r):  # the 2D box moved right by 30 % of its width: IoU about 0.54
+        x1, x2 = float(r[4]), float(r[6])
+        dx = 0.3 * (x2 - x1)
+        return [*r[:4], f"{x1 + dx:.2f}", r[5], f"{x2 + dx:.2f}", *r[7:]]
+
+    _edit_results(results, shifted)
+    found = bench.count_recall(root, results, ids, 0.5)
+    assert found.hit2d == 0 and found.hit3d == found.total
+    assert bench.count_recall(root, results, ids, 1.5).hit3d == 0  # every score is 1.0
+
+
+def test_greedy_matching_is_one_to_one(bench):
+    iou = np.array([[0.9, 0.8], [0.95, 0.1]])  # both objects prefer detection 0
+    assert bench._greedy_matches(iou, 0.7) == 1
+    assert bench._greedy_matches(np.array([[0.9, 0.8], [0.75, 0.1]]), 0.7) == 1
+    assert bench._greedy_matches(np.array([[0.9, 0.8], [0.1, 0.75]]), 0.7) == 2
