@@ -14,6 +14,9 @@ a run's predictions (KITTI AP + recall of moderate cars at a score threshold).
     python benchmarks/bench_accuracy.py prepare SRC OUT
         OUT/training -> SRC/training (a symlink) and OUT/ImageSets/{train,val,trainval}.txt
         all listing every frame of SRC (train = val: the overfit setting).
+    python benchmarks/bench_accuracy.py report ROOT RUN_DIR [--ids FILE]
+        The last part of those runs for any finished run: the APs of its last evaluation
+        next to those of its checkpoint under bfloat16 autocast, and the recall.
     python benchmarks/bench_accuracy.py cap ROOT [--ids FILE]
         AP of the ground truth scored against itself (every label line but DontCare as a
         detection with score 1): the most a perfect detector can get on this split (few
@@ -289,6 +292,10 @@ def main() -> None:
     s.add_argument("results", type=pathlib.Path)
     s.add_argument("--ids", default=None)
     s.add_argument("--min-score", type=float, default=0.5)
+    r = sub.add_parser("report", help="score a finished run: fp32 and bf16 APs, recall")
+    r.add_argument("root", type=pathlib.Path)
+    r.add_argument("run_dir", type=pathlib.Path)
+    r.add_argument("--ids", default=None)
     for name, steps in (("kitti", 400), ("synthetic", 2500)):
         r = sub.add_parser(name, help=f"train and score end to end ({steps} steps)")
         r.add_argument("--work", type=pathlib.Path, default=REPO / "runs" / "bench_accuracy")
@@ -303,6 +310,8 @@ def main() -> None:
         run_kitti(args.work, args.steps)
     elif args.command == "synthetic":
         run_synthetic(args.work, args.steps)
+    elif args.command == "report":
+        report(args.root, args.run_dir, frame_ids(args.root, args.ids))
     elif args.command == "prepare":
         prepare(args.src, args.out)
     elif args.command == "cap":
