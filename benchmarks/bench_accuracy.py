@@ -78,19 +78,26 @@ def prepare(src: pathlib.Path, out: pathlib.Path) -> None:
     print(f"{out}: {len(ids)} frames in train = val = trainval")
 
 
+#: the AP columns of a table: (header, interpolation, loose IoU)
+AP_COLUMNS = (("R40", "R40", False), ("R11", "R11", False), ("R40@loose", "R40", True))
+
+
 def ap_summary(root: pathlib.Path, columns: dict[str, pathlib.Path], ids: list[str]) -> None:
-    """One table: strict-IoU moderate AP (R40 and R11) of every result folder in ``columns``."""
+    """One table: moderate APs of every result folder in ``columns``, R40 and R11 at the
+    strict IoU (Car 0.7, Pedestrian / Cyclist 0.5) and R40 at the loose one (0.5 / 0.25)."""
     results = {name: evaluate_folders(root, path, ids=ids) for name, path in columns.items()}
-    print(f"AP (percent), moderate, strict IoU, {len(ids)} frames:")
-    header = " ".join(f"{f'{name} {i}':>14s}" for name in columns for i in ("R40", "R11"))
+    print(f"AP (percent), moderate, {len(ids)} frames:")
+    header = " ".join(f"{f'{name} {c[0]}':>16s}" for name in columns for c in AP_COLUMNS)
     print(f"{'class':12s} {'metric':6s} {header}")
     for cls in CLASSES:
         for metric in ("bbox", "bev", "3d", "aos"):
             cells = []
             for result in results.values():
-                for interpolation in ("R40", "R11"):
-                    v = result.get(cls, metric, "moderate", interpolation=interpolation)
-                    cells.append(f"{v:14.2f}" if v is not None else f"{'-':>14s}")
+                for _, interpolation, loose in AP_COLUMNS:
+                    v = result.get(
+                        cls, metric, "moderate", interpolation=interpolation, loose=loose
+                    )
+                    cells.append(f"{v:16.2f}" if v is not None else f"{'-':>16s}")
             print(f"{cls:12s} {metric:6s} {' '.join(cells)}")
 
 
