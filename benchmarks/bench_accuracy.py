@@ -78,6 +78,11 @@ def prepare(src: pathlib.Path, out: pathlib.Path) -> None:
     print(f"{out}: {len(ids)} frames in train = val = trainval")
 
 
+def result_folder(path: pathlib.Path) -> pathlib.Path:
+    """``path/data`` when it exists (a trainer's eval/step_* or a predict --out folder)."""
+    return path / "data" if (path / "data").is_dir() else path
+
+
 #: the AP columns of a table: (header, interpolation, loose IoU)
 AP_COLUMNS = (("R40", "R40", False), ("R11", "R11", False), ("R40@loose", "R40", True))
 
@@ -85,7 +90,9 @@ AP_COLUMNS = (("R40", "R40", False), ("R11", "R11", False), ("R40@loose", "R40",
 def ap_summary(root: pathlib.Path, columns: dict[str, pathlib.Path], ids: list[str]) -> None:
     """One table: moderate APs of every result folder in ``columns``, R40 and R11 at the
     strict IoU (Car 0.7, Pedestrian / Cyclist 0.5) and R40 at the loose one (0.5 / 0.25)."""
-    results = {name: evaluate_folders(root, path, ids=ids) for name, path in columns.items()}
+    results = {
+        name: evaluate_folders(root, result_folder(path), ids=ids) for name, path in columns.items()
+    }
     print(f"AP (percent), moderate, {len(ids)} frames:")
     header = " ".join(f"{f'{name} {c[0]}':>16s}" for name in columns for c in AP_COLUMNS)
     print(f"{'class':12s} {'metric':6s} {header}")
@@ -152,7 +159,7 @@ def count_recall(
 ) -> Recall:
     """The moderate Car recall of the result files in ``results`` (see the module doc)."""
     label_dir = resolve_label_dir(root)
-    result_dir = results / "data" if (results / "data").is_dir() else results
+    result_dir = result_folder(results)
     total = hit2d = hit3d = 0
     for frame in ids:
         gt = read_label_file(label_dir / f"{frame}.txt", with_score=False)
