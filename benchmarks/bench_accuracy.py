@@ -4,8 +4,8 @@ a run's predictions (KITTI AP + recall of moderate cars at a score threshold).
     python benchmarks/bench_accuracy.py [kitti|synthetic] [--work DIR] [--steps S]
         End to end, as in BENCHMARKS.md (no argument: both, one after the other). ``kitti``:
         train on the real frames of ../shared/data/kitti_sample and score the same frames
-        (the overfit check); ``synthetic``: write a 1000-frame synthetic set (128x416, seed 0,
-        800 train / 200 val), train on train, score val. Each trains ``configs/synthetic.yaml``
+        (the overfit check); ``synthetic``: write a 4000-frame synthetic set (128x416, seed 0,
+        3800 train / 200 val), train on train, score val. Each trains ``configs/synthetic.yaml``
         with the mono3d command (one torch thread unless OMP_NUM_THREADS says otherwise),
         prints the cap, the APs and the recall of the final evaluation, then predicts the
         scored split again with the checkpoint under bfloat16 autocast + channels_last and
@@ -273,7 +273,19 @@ def run_synthetic(work: pathlib.Path, steps: int) -> None:
     """Generalisation: train on a synthetic train split, score the held-out val split."""
     root = work / "synthetic"
     if not (root / "ImageSets" / "val.txt").exists():
-        mono3d("synth", str(root), "--num", "1000", "--image-size", "128", "416", "--seed", "0")
+        mono3d(
+            "synth",
+            str(root),
+            "--num",
+            "4000",
+            "--val-fraction",
+            "0.05",
+            "--image-size",
+            "128",
+            "416",
+            "--seed",
+            "0",
+        )
     val = str(root / "ImageSets" / "val.txt")
     cap(root, val)
     run_dir = work / "synthetic_run"
@@ -282,7 +294,7 @@ def run_synthetic(work: pathlib.Path, steps: int) -> None:
         str(CONFIG),
         f"data.root={root}",
         f"train.steps={steps}",
-        f"train.eval_interval={max(steps // 5, 1)}",
+        f"train.eval_interval={max(steps // 4, 1)}",
         "train.time_limit_minutes=180",
         "train.progress=false",
         "eval.draw=4",
@@ -310,14 +322,14 @@ def main() -> None:
     r.add_argument("root", type=pathlib.Path)
     r.add_argument("run_dir", type=pathlib.Path)
     r.add_argument("--ids", default=None)
-    for name, steps in (("kitti", 400), ("synthetic", 2500)):
+    for name, steps in (("kitti", 400), ("synthetic", 4000)):
         r = sub.add_parser(name, help=f"train and score end to end ({steps} steps)")
         r.add_argument("--work", type=pathlib.Path, default=REPO / "runs" / "bench_accuracy")
         r.add_argument("--steps", type=int, default=steps)
     if len(sys.argv) == 1:  # no argument: both end-to-end runs with their defaults
         work = REPO / "runs" / "bench_accuracy"
         run_kitti(work, 400)
-        run_synthetic(work, 2500)
+        run_synthetic(work, 4000)
         return
     args = parser.parse_args()
     if args.command == "kitti":
