@@ -322,13 +322,13 @@ def main() -> None:
     r.add_argument("root", type=pathlib.Path)
     r.add_argument("run_dir", type=pathlib.Path)
     r.add_argument("--ids", default=None)
-    for name, steps in (("kitti", 400), ("synthetic", 4000)):
+    for name, steps in (("kitti", 800), ("synthetic", 4000)):
         r = sub.add_parser(name, help=f"train and score end to end ({steps} steps)")
         r.add_argument("--work", type=pathlib.Path, default=REPO / "runs" / "bench_accuracy")
         r.add_argument("--steps", type=int, default=steps)
     if len(sys.argv) == 1:  # no argument: both end-to-end runs with their defaults
         work = REPO / "runs" / "bench_accuracy"
-        run_kitti(work, 400)
+        run_kitti(work, 800)
         run_synthetic(work, 4000)
         return
     args = parser.parse_args()
