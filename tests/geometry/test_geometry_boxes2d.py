@@ -91,6 +91,25 @@ def test_box_iou_degenerate_and_non_finite_give_zero_and_finite_gradients() -> N
     assert (boxes.grad[0, 2:] == 0).all()
 
 
+@given(_two_sets(), st.data())
+def test_box_iou_paths_with_and_without_gradient_agree_exactly(
+    pair: tuple[torch.Tensor, torch.Tensor], data: st.DataObject
+) -> None:
+    """The in-place no-grad path (targets) and the autograd path (losses) give the same
+    matrix bit for bit, degenerate and non-finite rows included."""
+    boxes1, boxes2 = (t.clone() for t in pair)
+    specials = [math.nan, math.inf, -math.inf, 0.0]
+    for boxes in (boxes1, boxes2):
+        if boxes.shape[1]:  # spoil one row: a non-finite or collapsed coordinate
+            row = data.draw(st.integers(0, boxes.shape[1] - 1))
+            column = data.draw(st.integers(0, 3))
+            boxes[0, row, column] = data.draw(st.sampled_from(specials))
+    fast = box_iou(boxes1, boxes2)
+    slow = box_iou(boxes1.requires_grad_(True), boxes2).detach()
+    assert torch.equal(fast, slow)
+    assert torch.isfinite(fast).all()
+
+
 def test_box_iou_empty_sets() -> None:
     assert box_iou(torch.zeros(2, 0, 4), torch.zeros(2, 3, 4)).shape == (2, 0, 3)
     assert box_iou(torch.zeros(2, 3, 4), torch.zeros(2, 0, 4)).shape == (2, 3, 0)

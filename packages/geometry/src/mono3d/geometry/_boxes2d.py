@@ -50,24 +50,39 @@ def box_iou(
     finite2, b2 = _finite_rows(boxes2)
     area1 = box_area(b1)  # b n
     area2 = box_area(b2)  # b m
-    # one coordinate at a time: (b, n, m) temporaries only; in place when no gradient is
-    # needed (the target builder's hot path: 2.6x faster, a quarter of the peak memory)
     in_place = not (torch.is_grad_enabled() and (b1.requires_grad or b2.requires_grad))
+    if in_place:
+        return _box_iou_no_grad(b1, b2, area1, area2).to(dtype)
     p, q = b1[:, :, None, :], b2[:, None, :, :]
     width = torch.minimum(p[..., 2], q[..., 2])
     height = torch.minimum(p[..., 3], q[..., 3])
-    if in_place:
-        inter = width.sub_(torch.maximum(p[..., 0], q[..., 0])).clamp_(min=0)
-        inter.mul_(height.sub_(torch.maximum(p[..., 1], q[..., 1])).clamp_(min=0))
-        union = (area1[:, :, None] + area2[:, None, :]).sub_(inter)
-    else:
-        inter = (width - torch.maximum(p[..., 0], q[..., 0])).clamp(min=0) * (
-            height - torch.maximum(p[..., 1], q[..., 1])
-        ).clamp(min=0)
-        union = area1[:, :, None] + area2[:, None, :] - inter
+    inter = (width - torch.maximum(p[..., 0], q[..., 0])).clamp(min=0) * (
+        height - torch.maximum(p[..., 1], q[..., 1])
+    ).clamp(min=0)
+    union = area1[:, :, None] + area2[:, None, :] - inter
     ok = (union > 0) & finite1[:, :, None] & finite2[:, None, :]
     iou = inter / torch.where(ok, union, torch.ones_like(union))
     return torch.where(ok, iou, torch.zeros_like(iou)).to(dtype)
+
+
+def _box_iou_no_grad(b1: Tensor, b2: Tensor, area1: Tensor, area2: Tensor) -> Tensor:
+    """The (b, n, m) IoU without autograd, in place: the target builder's hot path.
+
+    One coordinate at a time, each a contiguous (b, n) / (b, m) column, so every pass over
+    the (b, n, m) matrix is a plain broadcast (2.6x faster than stacked temporaries, a
+    quarter of the peak memory). Rows are finite here (non-finite ones were zeroed, area 0)
+    and areas are >= 0, so ``union`` = 0 implies ``inter`` = 0: dividing by ``union``
+    clamped to the smallest normal float gives exactly 0 there and the exact IoU elsewhere,
+    with no mask pass.
+    """
+    c1 = [b1[..., k].contiguous()[:, :, None] for k in range(4)]  # b n 1 each
+    c2 = [b2[..., k].contiguous()[:, None, :] for k in range(4)]  # b 1 m each
+    inter = torch.minimum(c1[2], c2[2]).sub_(torch.maximum(c1[0], c2[0])).clamp_(min=0)
+    height = torch.minimum(c1[3], c2[3]).sub_(torch.maximum(c1[1], c2[1])).clamp_(min=0)
+    inter.mul_(height)
+    del height
+    union = torch.add(area1[:, :, None], area2[:, None, :]).sub_(inter)
+    return inter.div_(union.clamp_(min=torch.finfo(union.dtype).tiny))
 
 
 @contract
