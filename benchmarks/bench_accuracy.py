@@ -30,12 +30,14 @@ a run's predictions (KITTI AP + recall of moderate cars at a score threshold).
 """
 
 import argparse
+import math
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -154,13 +156,13 @@ class Recall(NamedTuple):
     hit3d: int
 
 
-def count_recall(
+def _frames(
     root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float
-) -> Recall:
-    """The moderate Car recall of the result files in ``results`` (see the module doc)."""
+) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], np.ndarray]]:
+    """Per frame: (labels, rows of its moderate Car objects, detections, rows of its Car
+    detections scoring >= min_score); frames without either are skipped after counting."""
     label_dir = resolve_label_dir(root)
     result_dir = result_folder(results)
-    total = hit2d = hit3d = 0
     for frame in ids:
         gt = read_label_file(label_dir / f"{frame}.txt", with_score=False)
         path = result_dir / f"{frame}.txt"
@@ -172,22 +174,98 @@ def count_recall(
             & (gt["occluded"] <= MODERATE.max_occlusion)
             & (gt["truncated"] <= MODERATE.max_truncation)
         )
-        total += len(objects)
-        if dt is None or not len(objects):
+        if dt is None:
+            yield gt, objects, {}, np.zeros(0, dtype=np.int64)
             continue
         dets = np.flatnonzero(
             (np.char.lower(dt["name"].astype(str)) == "car") & (dt["score"] >= min_score)
         )
-        if not len(dets):
+        yield gt, objects, dt, dets
+
+
+def _iou2d(
+    gt: dict[str, np.ndarray], objects: np.ndarray, dt: dict[str, np.ndarray], dets: np.ndarray
+) -> np.ndarray:
+    return box_iou(
+        torch.as_tensor(gt["bbox"][objects], dtype=torch.float32)[None],
+        torch.as_tensor(dt["bbox"][dets], dtype=torch.float32)[None],
+    )[0].numpy()
+
+
+def count_recall(
+    root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float
+) -> Recall:
+    """The moderate Car recall of the result files in ``results`` (see the module doc)."""
+    total = hit2d = hit3d = 0
+    for gt, objects, dt, dets in _frames(root, results, ids, min_score):
+        total += len(objects)
+        if not len(objects) or not len(dets):
             continue
-        iou2d = box_iou(
-            torch.as_tensor(gt["bbox"][objects], dtype=torch.float32)[None],
-            torch.as_tensor(dt["bbox"][dets], dtype=torch.float32)[None],
-        )[0].numpy()
         iou3d = box3d_iou(_boxes7(gt, objects)[None], _boxes7(dt, dets)[None])[0].numpy()
-        hit2d += _greedy_matches(iou2d, 0.7)
+        hit2d += _greedy_matches(_iou2d(gt, objects, dt, dets), 0.7)
         hit3d += _greedy_matches(iou3d, 0.5)
     return Recall(total, hit2d, hit3d)
+
+
+def error_profile(
+    root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float
+) -> None:
+    """Where the 3D accuracy goes: for each moderate Car whose best 2D-overlapping Car
+    detection (score >= min_score) overlaps it at 2D IoU >= 0.5, the error of each 3D
+    quantity of that detection; then the 3D recall again with the detections' depth (z)
+    replaced by the true one, and with their yaw replaced."""
+    rows = []
+    for gt, objects, dt, dets in _frames(root, results, ids, min_score):
+        if not len(objects) or not len(dets):
+            continue
+        iou = _iou2d(gt, objects, dt, dets)
+        best = iou.argmax(axis=1)
+        keep = iou[np.arange(len(objects)), best] >= 0.5
+        g, d = objects[keep], dets[best[keep]]
+        if not len(g):
+            continue
+        truth, found = _boxes7(gt, g), _boxes7(dt, d)
+        true_z, true_yaw = found.clone(), found.clone()
+        true_z[:, 2] = truth[:, 2]
+        true_yaw[:, 6] = truth[:, 6]
+
+        def pairwise(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
+            return box3d_iou(a[:, None], b[:, None])[:, 0, 0].numpy()
+
+        yaw_error = torch.remainder(found[:, 6] - truth[:, 6] + math.pi, 2 * math.pi) - math.pi
+        rows.append(
+            np.stack(
+                [
+                    truth[:, 2].numpy(),
+                    (found[:, 2] - truth[:, 2]).abs().numpy(),
+                    ((found[:, 2] - truth[:, 2]).abs() / truth[:, 2]).numpy(),
+                    (found[:, 0] - truth[:, 0]).abs().numpy(),
+                    (found[:, 3:6] / truth[:, 3:6] - 1).abs().amax(dim=1).numpy(),
+                    yaw_error.abs().numpy(),
+                    pairwise(truth, found),
+                    pairwise(truth, true_z),
+                    pairwise(truth, true_yaw),
+                ],
+                axis=1,
+            )
+        )
+    if not rows:
+        print("error profile: no moderate Car matched at 2D IoU >= 0.5")
+        return
+    e = np.concatenate(rows)
+    print(
+        f"error profile of the {len(e)} moderate Cars matched at 2D IoU >= 0.5 "
+        f"(z from {e[:, 0].min():.1f} to {e[:, 0].max():.1f} m):"
+    )
+    names = ("|dz| m", "|dz|/z", "|dx| m", "max |h,w,l ratio - 1|", "|dyaw| rad")
+    print(f"{'quantity':24s} {'median':>8s} {'p90':>8s}")
+    for k, name in enumerate(names, start=1):
+        print(f"{name:24s} {np.median(e[:, k]):8.3f} {np.percentile(e[:, k], 90):8.3f}")
+    print(
+        f"3D IoU >= 0.5 of these pairs: {(e[:, 6] >= 0.5).sum()}/{len(e)}; with the true depth "
+        f"put in: {(e[:, 7] >= 0.5).sum()}/{len(e)}; with the true yaw put in: "
+        f"{(e[:, 8] >= 0.5).sum()}/{len(e)}"
+    )
 
 
 def recall(root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float) -> None:
@@ -240,6 +318,7 @@ def report(root: pathlib.Path, run_dir: pathlib.Path, ids: list[str]) -> None:
     print(f"== {run_dir}: final evaluation {fp32.parent.name}")
     ap_summary(root, {"fp32": fp32, "bf16+cl": precision_check(root, run_dir, ids)}, ids)
     recall(root, fp32, ids, 0.5)
+    error_profile(root, fp32, ids, 0.5)
     history = run_dir / "history.png"
     if history.exists():
         print(f"learning curve: {history}")
@@ -346,6 +425,7 @@ def main() -> None:
         ids = frame_ids(args.root, args.ids)
         ap_summary(args.root, {"detections": args.results}, ids)
         recall(args.root, args.results, ids, args.min_score)
+        error_profile(args.root, args.results, ids, args.min_score)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def test_ground_truth_as_detections_is_full_recall_and_the_cap(bench, root, tmp_
     assert 0 < car[0] < 100
 
 
-def test_wrong_depth_loses_3d_recall_only(bench, root, tmp_path):
+def test_wrong_depth_loses_3d_recall_only(bench, root, tmp_path, capsys):
     ids = bench.frame_ids(root, None)
     results = tmp_path / "far"
     bench.write_ground_truth_results(root, ids, results)
@@ -71,6 +71,14 @@ def test_wrong_depth_loses_3d_recall_only(bench, root, tmp_path):
     found = bench.count_recall(root, results, ids, 0.5)
     assert found.hit2d == found.total
     assert found.hit3d < found.total / 2
+    capsys.readouterr()
+    bench.error_profile(root, results, ids, 0.5)
+    profile = capsys.readouterr().out
+    n = found.total
+    assert f"of the {n} moderate Cars" in profile
+    # the profile blames the depth: putting the true z back restores every match
+    assert f"with the true depth put in: {n}/{n}" in profile
+    assert f"with the true yaw put in: {found.hit3d}/{n}" in profile
 
 
 def test_shifted_2d_boxes_and_low_scores_lose_recall(bench, root, tmp_path):
