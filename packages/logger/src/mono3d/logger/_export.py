@@ -111,7 +111,9 @@ def plot_history(
     lr_points = [(r.step, r.lr) for r in train if r.lr is not None]
 
     panels = ["loss"] + (["metric"] if evals else []) + (["lr"] if lr_points else [])
-    figure = Figure(figsize=(5.0 * len(panels), 3.8), dpi=100, layout="constrained")
+    # the metric panel's legend sits right of its axes (it would hide the few eval points)
+    width = 5.0 * len(panels) + (2.5 if evals else 0.0)
+    figure = Figure(figsize=(width, 3.8), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     if title:
@@ -155,7 +157,10 @@ def plot_history(
             ax.set_title("learning rate")
             names = []
         if names and len(names) <= _MAX_LEGEND_ENTRIES:
-            ax.legend(fontsize="small")
+            if panel == "metric":
+                ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+            else:
+                ax.legend(fontsize="small")
     if not train:
         axes[0].text(
             0.5, 0.5, "no train records", ha="center", va="center", transform=axes[0].transAxes
