@@ -90,11 +90,11 @@ def test_plot_writes_a_readable_png(tmp_path):
         path = log.plot()
     assert path == tmp_path / "history.png"
     assert path.stat().st_size > 10_000
-    assert png_size(path) == (1500, 380)  # three panels: losses, metrics, learning rate
+    assert png_size(path) == (1750, 380)  # three panels + the metric legend: 3 x 500 + 250 px
     from matplotlib import image
 
     pixels = image.imread(path)
-    assert pixels.shape == (380, 1500, 4)
+    assert pixels.shape == (380, 1750, 4)
     assert pixels[..., :3].std() > 0.05  # something was drawn
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.jsonl", "history.png"]
 
