@@ -129,7 +129,7 @@ def component(session: nox.Session, component: str) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and format check over every package, the tests and the benchmarks."""
+    """ruff check over every package, the tests and the benchmarks."""
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
 

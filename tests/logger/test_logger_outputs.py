@@ -2,6 +2,7 @@
 
 import csv
 import math
+import os
 import struct
 
 import pytest
@@ -97,6 +98,9 @@ def test_plot_writes_a_readable_png(tmp_path):
     assert pixels.shape == (380, 1750, 4)
     assert pixels[..., :3].std() > 0.05  # something was drawn
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.jsonl", "history.png"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would, not mkstemp's 0o600
 
 
 def test_plot_handles_zero_losses_and_missing_panels(tmp_path):

@@ -186,6 +186,15 @@ def test_checkpoint_round_trip_and_atomic_replacement(tmp_path):
     assert load_checkpoint(path)["step"] == 4
 
 
+def test_checkpoint_gets_the_mode_of_an_ordinary_new_file(tmp_path):
+    umask = os.umask(0o027)
+    try:
+        path = save_checkpoint(tmp_path / "checkpoint.pt", _state(step=1))
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o640  # not mkstemp's 0o600
+
+
 def test_a_failed_write_leaves_the_previous_checkpoint(tmp_path):
     path = tmp_path / "checkpoint.pt"
     save_checkpoint(path, _state(step=1))

@@ -120,6 +120,14 @@ def fsync_directory(directory: pathlib.Path) -> None:
         os.close(fd)
 
 
+def _new_file_mode() -> int:
+    """The mode ``open()`` would give a new file (0o666 minus the umask); mkstemp's 0o600
+    would leave atomically written files unreadable to the group."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: pathlib.Path, chunks: Iterable[bytes]) -> None:
     """Write ``path`` atomically: temp file in the same directory, fsync, ``os.replace``.
 
@@ -128,6 +136,7 @@ def atomic_write_bytes(path: pathlib.Path, chunks: Iterable[bytes]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _new_file_mode())
         with os.fdopen(fd, "wb") as handle:
             for chunk in chunks:
                 handle.write(chunk)

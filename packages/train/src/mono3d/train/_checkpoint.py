@@ -68,6 +68,14 @@ def _fsync_directory(directory: pathlib.Path) -> None:
         os.close(fd)
 
 
+def _new_file_mode() -> int:
+    """The mode ``open()`` would give a new file (0o666 minus the umask); mkstemp's 0o600
+    would leave atomically written files unreadable to the group."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> pathlib.Path:
     """Write ``state`` (must hold every key of :data:`CHECKPOINT_KEYS` but ``format``,
     ``version`` and ``torch_version``, which are filled in) to ``path`` atomically."""
@@ -82,6 +90,7 @@ def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> p
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _new_file_mode())
         with os.fdopen(fd, "wb") as handle:
             torch.save(payload, handle)
             handle.flush()
