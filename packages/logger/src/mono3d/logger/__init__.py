@@ -2,7 +2,8 @@
 
 ``HistoryLogger`` appends one validated record per line to ``run_dir/history.jsonl``
 (fsynced), drops records past the checkpoint on resume, exports CSV and a loss-curve PNG,
-and mirrors scalars to TensorBoard when a SummaryWriter is importable.
+and mirrors scalars to TensorBoard when a SummaryWriter is importable. ``atomic_write`` is
+the crash-safe file replacement it uses (the trainer writes its checkpoints with it too).
 """
 
 from ._export import csv_columns as csv_columns
@@ -10,6 +11,7 @@ from ._export import export_csv as export_csv
 from ._export import plot_history as plot_history
 from ._history_file import HistoryError as HistoryError
 from ._history_file import HistoryWarning as HistoryWarning
+from ._history_file import atomic_write as atomic_write
 from ._history_file import read_history as read_history
 from ._logger import HistoryLogger as HistoryLogger
 from ._logger import LoggerConfig as LoggerConfig
@@ -27,6 +29,7 @@ __all__ = [
     "HistoryWarning",
     "LoggerConfig",
     "TrainRecord",
+    "atomic_write",
     "csv_columns",
     "export_csv",
     "history_logger",

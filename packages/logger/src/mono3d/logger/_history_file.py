@@ -13,8 +13,8 @@ import os
 import pathlib
 import tempfile
 import warnings
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Callable, Iterable
+from typing import BinaryIO, Literal
 
 import pydantic
 
@@ -23,6 +23,7 @@ from ._records import EvalRecord, TrainRecord, record_adapter
 __all__ = [
     "HistoryError",
     "HistoryWarning",
+    "atomic_write",
     "atomic_write_bytes",
     "encode_record",
     "read_history",
@@ -128,18 +129,21 @@ def _new_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: pathlib.Path, chunks: Iterable[bytes]) -> None:
-    """Write ``path`` atomically: temp file in the same directory, fsync, ``os.replace``.
+def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` atomically: ``write(handle)`` fills a temporary file in the same
+    directory, which is fsynced, given the mode ``open()`` would give a new file, and moved
+    over ``path`` with ``os.replace``; then the directory is fsynced.
 
-    A reader (or a crash) sees either the old file or the complete new one, never a mix.
+    A reader (or a crash) sees either the old file or the complete new one, never a mix; if
+    ``write`` raises, the temporary file is removed and ``path`` is untouched.
     """
+    path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, _new_file_mode())
         with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, path)
@@ -150,3 +154,8 @@ def atomic_write_bytes(path: pathlib.Path, chunks: Iterable[bytes]) -> None:
             pass
         raise
     fsync_directory(path.parent)
+
+
+def atomic_write_bytes(path: pathlib.Path, chunks: Iterable[bytes]) -> None:
+    """:func:`atomic_write` of ``chunks``, one after the other."""
+    atomic_write(path, lambda handle: handle.writelines(chunks))

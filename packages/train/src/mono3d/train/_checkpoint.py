@@ -8,22 +8,23 @@ GradScaler); ``rng`` the global generator states of every rank (``_rng``); ``sam
 the data order stands (epoch, batches consumed in it, seed, world size); ``nonfinite`` the
 skipped-step counters; ``config`` the run config as JSON-compatible data; ``torch_version``.
 
-Writing: a temporary file in the checkpoint's own directory, flushed and fsynced, then
-``os.replace`` over the target and the directory fsynced. A crash at any point leaves either
-the previous checkpoint or the new one, complete. Reading never unpickles arbitrary objects:
-a file whose pickle names anything but tensors and plain containers is refused with
-:class:`CheckpointError` before any of its code can run.
+Writing: :func:`mono3d.logger.atomic_write`: a temporary file in the checkpoint's own
+directory, flushed and fsynced, then ``os.replace`` over the target and the directory
+fsynced. A crash at any point leaves either the previous checkpoint or the new one, complete.
+Reading never unpickles arbitrary objects: a file whose pickle names anything but tensors and
+plain containers is refused with :class:`CheckpointError` before any of its code can run.
 """
 
 import os
 import pathlib
 import pickle
-import tempfile
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import torch
+
+from mono3d.logger import atomic_write
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -55,27 +56,6 @@ class CheckpointError(RuntimeError):
     """A checkpoint cannot be read: missing, not a mono3d checkpoint, or unsafe to unpickle."""
 
 
-def _fsync_directory(directory: pathlib.Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms that cannot open a directory
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _new_file_mode() -> int:
-    """The mode ``open()`` would give a new file (0o666 minus the umask); mkstemp's 0o600
-    would leave atomically written files unreadable to the group."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> pathlib.Path:
     """Write ``state`` (must hold every key of :data:`CHECKPOINT_KEYS` but ``format``,
     ``version`` and ``torch_version``, which are filled in) to ``path`` atomically."""
@@ -87,22 +67,7 @@ def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> p
     missing = [key for key in CHECKPOINT_KEYS if key not in payload]
     if missing:
         raise ValueError(f"checkpoint state lacks {missing}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, _new_file_mode())
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(path.parent)
+    atomic_write(path, lambda handle: torch.save(payload, handle))
     return path
 
 
