@@ -27,10 +27,14 @@ def box_area(boxes: Float[Tensor, "*batch 4"]) -> Float[Tensor, "*batch"]:
     Negative sides count as 0 (an inverted box has area 0); a box with a non-finite
     coordinate has area 0.
     """
-    finite, boxes = _finite_rows(boxes)
+    return _area_of_finite(_finite_rows(boxes)[1])
+
+
+def _area_of_finite(boxes: Tensor) -> Tensor:
+    """Area of boxes already passed through :func:`_finite_rows` (a zeroed row has area 0)."""
     width = (boxes[..., 2] - boxes[..., 0]).clamp(min=0)
     height = (boxes[..., 3] - boxes[..., 1]).clamp(min=0)
-    return torch.where(finite, width * height, torch.zeros_like(width))
+    return width * height
 
 
 @contract
@@ -48,8 +52,8 @@ def box_iou(
         boxes1, boxes2 = boxes1.float(), boxes2.float()
     finite1, b1 = _finite_rows(boxes1)
     finite2, b2 = _finite_rows(boxes2)
-    area1 = box_area(b1)  # b n
-    area2 = box_area(b2)  # b m
+    area1 = _area_of_finite(b1)  # b n
+    area2 = _area_of_finite(b2)  # b m
     in_place = not (torch.is_grad_enabled() and (b1.requires_grad or b2.requires_grad))
     if in_place:
         return _box_iou_no_grad(b1, b2, area1, area2).to(dtype)
