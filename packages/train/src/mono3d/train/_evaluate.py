@@ -95,7 +95,7 @@ def detection_labels(
     )
 
 
-def ground_truth_boxes(batch: Batch, index: int, classes: Sequence[str]) -> BoxesToDraw:
+def ground_truth_boxes(batch: Batch, index: int) -> BoxesToDraw:
     """The labelled objects (valid, not ignored) of image ``index`` of a batch, as thin boxes
     to draw, labelled with their class."""
     keep = batch.gt.objects[index]
@@ -147,7 +147,7 @@ def evaluate_detector(
                 image, calib = enlarge(
                     to_pil(batch.images.images[index, :, :h, :w]), batch.images.calib[index]
                 )
-                labels = ground_truth_boxes(batch, index, classes)
+                labels = ground_truth_boxes(batch, index)
                 boxes = detection_labels(
                     detections, index, classes, config.eval.draw_score_threshold
                 )
