@@ -68,7 +68,7 @@ def frame_ids(root: pathlib.Path, ids: str | None) -> list[str]:
 
 
 def prepare(src: pathlib.Path, out: pathlib.Path) -> None:
-    ids = sorted(p.stem for p in (src / "training" / "label_2").glob("*.txt"))
+    ids = frame_ids(src, None)
     if not ids:
         sys.exit(f"{src}/training/label_2: no label files")
     (out / "ImageSets").mkdir(parents=True, exist_ok=True)
