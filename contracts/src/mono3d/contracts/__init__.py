@@ -6,6 +6,12 @@ DESIGN.md section 3, the checked bundles, the ``contract`` decorator and the che
 
 from . import _aliases
 from ._aliases import AlignedBox2d as AlignedBox2d
+from ._aliases import SelectedDepthLogSigma as SelectedDepthLogSigma
+from ._aliases import SelectedBox2dLogit as SelectedBox2dLogit
+from ._aliases import AlignedObject3d as AlignedObject3d
+from ._aliases import AlignedBox2dLogit as AlignedBox2dLogit
+from ._aliases import HeadDepthLogSigma as HeadDepthLogSigma
+from ._aliases import HeadBox2dLogit as HeadBox2dLogit
 from ._aliases import AlignedBox3d as AlignedBox3d
 from ._aliases import AlignedBox3dLogit as AlignedBox3dLogit
 from ._aliases import AlignedCategory as AlignedCategory

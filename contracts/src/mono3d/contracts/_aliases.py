@@ -44,6 +44,8 @@ HeadBox3dLogit = Float[Tensor, "b Nhd C 6"]
 HeadYawResi = Float[Tensor, "b Nhd C B"]
 HeadYawLogit = Float[Tensor, "b Nhd C B"]
 HeadCategoryLogit = Float[Tensor, "b Nhd C"]
+HeadBox2dLogit = Float[Tensor, "b Nhd C 4"]  # (dx, dy, dw, dh) refinement of the proposal
+HeadDepthLogSigma = Float[Tensor, "b Nhd C"]  # log of the depth-logit (dz) uncertainty
 
 # Targets per anchor (gt_feature) -------------------------------------------------------
 AnchorBox2d = Float[Tensor, "b N 4"]
@@ -61,12 +63,16 @@ AlignedYaw = Float[Tensor, "b Nhd 1"]
 AlignedYawCategory = Int[Tensor, "b Nhd 1"]
 AlignedYawResi = Float[Tensor, "b Nhd 1"]
 AlignedCategory = Int[Tensor, "b Nhd 1"]
+AlignedBox2dLogit = Float[Tensor, "b Nhd 4"]  # refinement deltas of the matched box
+AlignedObject3d = Int[Tensor, "b Nhd 1"]  # object, with positives too small / far for 3D at -1
 
 # Class-selected predictions ----------------------------------------------------------
 SelectedBox3dLogit = Float[Tensor, "b Nhd 6"]
 SelectedYawResi = Float[Tensor, "b Nhd 1"]
 SelectedYawLogit = Float[Tensor, "b Nhd B"]
 SelectedCategoryLogit = Float[Tensor, "b Nhd C"]
+SelectedBox2dLogit = Float[Tensor, "b Nhd 4"]
+SelectedDepthLogSigma = Float[Tensor, "b Nhd 1"]
 
 # Losses and counts ---------------------------------------------------------------------
 Scalar = Float[Tensor, ""]

@@ -6,10 +6,12 @@ import torch
 
 from ._aliases import (
     AlignedBox2d,
+    AlignedBox2dLogit,
     AlignedBox3d,
     AlignedBox3dLogit,
     AlignedCategory,
     AlignedObject,
+    AlignedObject3d,
     AlignedYaw,
     AlignedYawCategory,
     AlignedYawResi,
@@ -39,8 +41,10 @@ from ._aliases import (
     GtIgnore,
     GtValid,
     GtYaw,
+    HeadBox2dLogit,
     HeadBox3dLogit,
     HeadCategoryLogit,
+    HeadDepthLogSigma,
     HeadYawLogit,
     HeadYawResi,
     ImageSizeTensor,
@@ -52,8 +56,10 @@ from ._aliases import (
     ProposalLogit,
     ProposalValid,
     Scalar,
+    SelectedBox2dLogit,
     SelectedBox3dLogit,
     SelectedCategoryLogit,
+    SelectedDepthLogSigma,
     SelectedYawLogit,
     SelectedYawResi,
 )
@@ -158,13 +164,18 @@ class HeadOutput(Bundle):
 
     bbox3d_logit: the 3D logit (du, dv, dz, dh, dw, dl) per class. yaw_resi: MultiBin
     residual per class and bin, in units of half a bin. yaw_logit: bin logits per class.
-    category_logit: class logits (index 0 background).
+    category_logit: class logits (index 0 background). bbox2d_logit: the class-specific 2D
+    refinement (dx, dy, dw, dh) of the proposal (Fast R-CNN deltas, the coder's weights).
+    depth_log_sigma: log of the predicted uncertainty of the depth logit dz per class (a
+    Laplacian's standard deviation in log-depth units, trained by a negative log-likelihood).
     """
 
     bbox3d_logit: HeadBox3dLogit
     yaw_resi: HeadYawResi
     yaw_logit: HeadYawLogit
     category_logit: HeadCategoryLogit
+    bbox2d_logit: HeadBox2dLogit
+    depth_log_sigma: HeadDepthLogSigma
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,7 +195,10 @@ class GtAligned(Bundle):
     """Per-proposal targets. object: 1 positive, 0 negative, -1 ignored or not sampled.
 
     category is 0 (background) for negatives; yaw_category/yaw_resi encode the matched
-    object's alpha (MultiBin).
+    object's alpha (MultiBin). bbox2d_logit: the refinement deltas turning the proposal into
+    the matched box. object3d: ``object`` with the positives whose object is too small or
+    too far for 3D supervision set to -1 (the 3D, yaw and depth-uncertainty losses read it;
+    classification and 2D refinement read ``object``).
     """
 
     bbox2d: AlignedBox2d
@@ -195,6 +209,8 @@ class GtAligned(Bundle):
     yaw_category: AlignedYawCategory
     yaw_resi: AlignedYawResi
     category: AlignedCategory
+    bbox2d_logit: AlignedBox2dLogit
+    object3d: AlignedObject3d
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,21 +235,26 @@ class SelectedPrediction(Bundle):
 
     bbox3d_logit and yaw_logit: the GT class's channel; yaw_resi: that class's residual at
     the GT bin. category_logit keeps all C logits (cross-entropy needs them; the seed's
-    ``[b Nhd 1]`` cannot feed a CE loss).
+    ``[b Nhd 1]`` cannot feed a CE loss). bbox2d_logit and depth_log_sigma: the GT class's
+    refinement deltas and depth uncertainty.
     """
 
     bbox3d_logit: SelectedBox3dLogit
     yaw_resi: SelectedYawResi
     yaw_logit: SelectedYawLogit
     category_logit: SelectedCategoryLogit
+    bbox2d_logit: SelectedBox2dLogit
+    depth_log_sigma: SelectedDepthLogSigma
 
 
 @dataclass(frozen=True, eq=False)
 class LossOutput(Bundle):
-    """The six loss terms (0-d), their weighted total, and the sample counts behind them.
+    """The eight loss terms (0-d), their weighted total, and the sample counts behind them.
 
     box2d: Box2dRegression, objectness: Objectness, box3d: Box3dRegression,
-    yaw: YawRegression, category: Category, yaw_category: YawCategory.
+    yaw: YawRegression, category: Category, yaw_category: YawCategory,
+    box2d_refine: Box2dRefinement (the head's 2D deltas), depth_uncertainty:
+    DepthUncertainty (Laplacian NLL of the depth logit).
     """
 
     box2d: Scalar
@@ -242,16 +263,27 @@ class LossOutput(Bundle):
     yaw: Scalar
     category: Scalar
     yaw_category: Scalar
+    box2d_refine: Scalar
+    depth_uncertainty: Scalar
     total: Scalar
     num_anchor_pos: Count
     num_anchor_neg: Count
     num_proposal_pos: Count
     num_proposal_neg: Count
 
-    TERMS = ("box2d", "objectness", "box3d", "yaw", "category", "yaw_category")
+    TERMS = (
+        "box2d",
+        "objectness",
+        "box3d",
+        "yaw",
+        "category",
+        "yaw_category",
+        "box2d_refine",
+        "depth_uncertainty",
+    )
 
     def terms(self) -> dict[str, torch.Tensor]:
-        """The six loss terms by name."""
+        """The eight loss terms by name."""
         return {name: getattr(self, name) for name in self.TERMS}
 
 
@@ -259,7 +291,8 @@ class LossOutput(Bundle):
 class Detections(Bundle):
     """Post-processed detections, K per image, padded.
 
-    bbox2d: pixels. score: class probability. category: 1..C-1. bbox3d: (x, y, z, h, w, l),
+    bbox2d: pixels (the refined box when the coder refines). score: the class probability,
+    times the 3D confidence exp(-sigma_z) when post-processing scores in 3D. category: 1..C-1. bbox3d: (x, y, z, h, w, l),
     bottom-face centre, metres. yaw: rotation_y. alpha: observation angle. valid: real rows,
     sorted by score within each image.
     """

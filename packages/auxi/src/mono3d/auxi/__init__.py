@@ -6,6 +6,8 @@ targets, ``make_auxi`` builds both, and ``select_class_from_prediction`` reduces
 class-specific head outputs to each proposal's GT class. ``TargetBuilder`` binds a config.
 """
 
+from mono3d.geometry import priors_tensor as priors_tensor
+
 from ._builder import TargetBuilder as TargetBuilder
 from ._config import DEFAULT_NUM_BINS as DEFAULT_NUM_BINS
 from ._config import DEFAULT_PRIORS as DEFAULT_PRIORS
@@ -16,4 +18,3 @@ from ._select import select_class_from_prediction as select_class_from_predictio
 from ._targets import make_align as make_align
 from ._targets import make_auxi as make_auxi
 from ._targets import make_feature as make_feature
-from ._targets import priors_tensor as priors_tensor

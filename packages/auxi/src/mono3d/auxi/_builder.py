@@ -1,4 +1,4 @@
-"""``TargetBuilder``: the target functions bound to one configuration (priors as a buffer)."""
+"""``TargetBuilder``: the target functions bound to one configuration and one coder."""
 
 from collections.abc import Sequence
 
@@ -7,6 +7,7 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from mono3d.contracts import Auxi, GroundTruth, RPNOutput
+from mono3d.geometry import BoxCoder
 
 from ._config import (
     DEFAULT_ANCHOR_TARGETS,
@@ -17,19 +18,19 @@ from ._config import (
     AuxiConfig,
     ProposalTargetConfig,
 )
-from ._targets import make_auxi, priors_tensor
+from ._targets import make_auxi
 
 
 class TargetBuilder(nn.Module):
     """Builds the ``Auxi`` targets of a batch; holds no learnable state.
 
-    priors: (h, w, l) metres per object class in class order (class 1 first); kept as the
-    non-persistent buffer ``priors`` (C, 3) with a background row 0, so it follows
-    ``.to(device)``. num_bins: MultiBin yaw bins B. anchor_targets / proposal_targets:
-    matching and sampling of each stage.
+    coder: the :class:`mono3d.geometry.BoxCoder` that encodes the head's targets (share the
+    detector's, so targets and decoding agree); without one, a coder with ``priors`` ((h, w,
+    l) metres per object class in class order, class 1 first) and ``num_bins`` (B) and the
+    default codec settings is built. ``priors`` (C, 3, background row 0) is the coder's
+    buffer, so it follows ``.to(device)``. anchor_targets / proposal_targets: matching and
+    sampling of each stage.
     """
-
-    priors: Tensor
 
     def __init__(
         self,
@@ -38,14 +39,22 @@ class TargetBuilder(nn.Module):
         num_bins: int = DEFAULT_NUM_BINS,
         anchor_targets: AnchorTargetConfig = DEFAULT_ANCHOR_TARGETS,
         proposal_targets: ProposalTargetConfig = DEFAULT_PROPOSAL_TARGETS,
+        coder: BoxCoder | None = None,
     ) -> None:
         super().__init__()
-        if num_bins < 1:
-            raise ValueError(f"num_bins must be >= 1, got {num_bins}")
-        self.register_buffer("priors", priors_tensor(priors), persistent=False)
-        self.num_bins = int(num_bins)
+        self.coder = coder if coder is not None else BoxCoder(priors=priors, num_bins=num_bins)
         self.anchor_targets = anchor_targets
         self.proposal_targets = proposal_targets
+
+    @property
+    def priors(self) -> Tensor:
+        """(C, 3) priors of the coder, background row 0."""
+        return self.coder.priors
+
+    @property
+    def num_bins(self) -> int:
+        """B, the coder's MultiBin yaw bins."""
+        return self.coder.num_bins
 
     @classmethod
     def from_config(cls, config: AuxiConfig) -> "TargetBuilder":
@@ -69,7 +78,7 @@ class TargetBuilder(nn.Module):
         calib: Float[Tensor, "b 3 4"],
         generator: torch.Generator | None = None,
     ) -> Auxi:
-        """``make_auxi`` with this builder's priors, bins and stage configs."""
+        """``make_auxi`` with this builder's coder and stage configs."""
         return make_auxi(
             gt,
             pred,
@@ -79,6 +88,7 @@ class TargetBuilder(nn.Module):
             anchor_targets=self.anchor_targets,
             proposal_targets=self.proposal_targets,
             generator=generator,
+            coder=self.coder,
         )
 
     def extra_repr(self) -> str:

@@ -49,7 +49,14 @@ class AnchorTargetConfig(BaseModel):
 class ProposalTargetConfig(BaseModel):
     """Proposal targets (``make_align``), torchvision box-head defaults: fg IoU >= 0.5, bg
     [0, 0.5), no low-quality matches, 512 sampled per image at 25 % positives; ignore rows
-    as for anchors."""
+    as for anchors.
+
+    min_height_3d / max_depth_3d: positives whose object's 2D box is under this many pixels
+    tall, or whose camera z is beyond this many metres (None: no limit), get no 3D, yaw or
+    depth-uncertainty supervision (``object3d`` -1); classification and 2D refinement keep
+    them. Defaults for full-size KITTI images: 20 px (the moderate class starts at 25) and
+    65 m (MonoDLE's cut).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -59,6 +66,8 @@ class ProposalTargetConfig(BaseModel):
     ignore_ioa_thresh: float = Field(0.5, ge=0.0, le=1.0)
     batch_size_per_image: int | None = Field(512, ge=1)
     positive_fraction: float = Field(0.25, gt=0.0, le=1.0)
+    min_height_3d: float = Field(20.0, ge=0.0)
+    max_depth_3d: float | None = Field(65.0, gt=0.0)
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> "ProposalTargetConfig":

@@ -5,8 +5,6 @@ Shape shorthand (mono3d.contracts): b batch, n GT rows (padded), N anchors, Nhd 
 C categories incl. background, B yaw bins.
 """
 
-from collections.abc import Sequence
-
 import torch
 from jaxtyping import Bool, Float
 from torch import Tensor
@@ -21,7 +19,7 @@ from mono3d.contracts import (
     checks_enabled,
     contract,
 )
-from mono3d.geometry import alpha_from_rotation_y, encode_box2d, encode_box3d, encode_yaw
+from mono3d.geometry import BoxCoder, encode_box2d
 
 from ._config import (
     DEFAULT_ANCHOR_TARGETS,
@@ -34,18 +32,6 @@ from ._sampling import sample_labels
 
 _ANCHOR = DEFAULT_ANCHOR_TARGETS
 _PROPOSAL = DEFAULT_PROPOSAL_TARGETS
-
-
-@contract
-def priors_tensor(
-    priors: Sequence[Sequence[float | int]], device: torch.device | str | None = None
-) -> Float[Tensor, "C 3"]:
-    """(C, 3) float32 priors indexed by category: row 0 (background, never read) is ones,
-    row k the (h, w, l) of object class k, from ``priors`` given per object class in order."""
-    rows = [(1.0, 1.0, 1.0), *(tuple(float(v) for v in prior) for prior in priors)]
-    if any(len(row) != 3 for row in rows):
-        raise ValueError(f"priors must be (h, w, l) triples, got {list(priors)}")
-    return torch.tensor(rows, dtype=torch.float32, device=device)
 
 
 def _check_batch(function: str, name: str, tensor: Tensor, gt: GroundTruth) -> None:
@@ -148,6 +134,17 @@ def make_feature(
         )
 
 
+def _supervised_in_3d(
+    box2d: Tensor, bbox3d: Tensor, min_height: float, max_depth: float | None
+) -> Tensor:
+    """Bool (b, M): rows whose object is at least ``min_height`` px tall (2D box) and at most
+    ``max_depth`` m away (camera z); objects below / beyond that get no 3D supervision."""
+    ok = (box2d[..., 3] - box2d[..., 1]) >= min_height
+    if max_depth is not None:
+        ok = ok & (bbox3d[..., 2] <= max_depth)
+    return ok
+
+
 @contract
 def make_align(
     gt: GroundTruth,
@@ -163,23 +160,37 @@ def make_align(
     ignore_ioa_thresh: float = _PROPOSAL.ignore_ioa_thresh,
     batch_size_per_image: int | None = _PROPOSAL.batch_size_per_image,
     positive_fraction: float = _PROPOSAL.positive_fraction,
+    min_height_3d: float = _PROPOSAL.min_height_3d,
+    max_depth_3d: float | None = _PROPOSAL.max_depth_3d,
     generator: torch.Generator | None = None,
+    coder: BoxCoder | None = None,
 ) -> GtAligned:
     """Per-proposal head targets (b, Nhd, ·).
 
     object: 1 / 0 / -1 after matching (fg IoU >= 0.5, bg [0, 0.5), ignore rows as for
     anchors) and balanced sampling (512 per image, <= 25 % positive); invalid proposals are
-    -1 whatever their boxes hold. category: the matched class on foreground rows, 0
-    elsewhere. bbox3d_logit: ``encode_box3d`` of the matched box w.r.t. the proposal, the
-    matched class's prior ``priors[category]`` (h, w, l; row 0 unused) and the image's
-    ``calib`` (KITTI P2). yaw_category, yaw_resi: ``encode_yaw(alpha, num_bins)`` with
-    ``alpha = wrap(rotation_y - atan2(x, z))``. bbox2d, bbox3d, yaw (rotation_y): the matched
-    raw fields. Every target is filled on foreground proposals (sampled or not) and 0
-    elsewhere, so non-positive rows are always finite.
+    -1 whatever their boxes hold. object3d: ``object`` with the positives whose object is
+    under ``min_height_3d`` px (2D box height) or beyond ``max_depth_3d`` m set to -1 (no 3D
+    supervision; classification keeps them). category: the matched class on foreground rows,
+    0 elsewhere. The codes come from ``coder`` (a :class:`mono3d.geometry.BoxCoder`; default:
+    one with ``priors`` (C, 3, row 0 unused) and ``num_bins`` and the default codec
+    settings): bbox2d_logit, the refinement deltas of the matched box w.r.t. the proposal;
+    bbox3d_logit, the 3D logit of the matched box against the coder's reference box (the
+    matched 2D box, or the proposal), the matched class's prior and the image's ``calib``
+    (KITTI P2); yaw_category, yaw_resi: MultiBin of ``alpha = wrap(rotation_y - atan2(x, z))``.
+    bbox2d, bbox3d, yaw (rotation_y): the matched raw fields. Every target is filled on
+    foreground proposals (sampled or not) and 0 elsewhere, so non-positive rows are finite.
     """
     _check_batch("make_align", "proposals", proposals, gt)
     _check_batch("make_align", "calib", calib, gt)
     _check_categories("make_align", gt, priors.shape[0])
+    if coder is None:
+        coder = BoxCoder(priors=priors[1:].tolist(), num_bins=num_bins).to(priors.device)
+    elif coder.num_bins != num_bins or coder.num_categories != priors.shape[0]:
+        raise ValueError(
+            f"make_align: coder has C={coder.num_categories}, B={coder.num_bins} but priors "
+            f"has C={priors.shape[0]} and num_bins={num_bins}"
+        )
     with torch.no_grad():
         valid = proposal_valid[..., None]
         boxes = torch.where(valid, proposals.detach().float(), 0.0)
@@ -196,26 +207,38 @@ def make_align(
         foreground = label == POSITIVE
         fields = _matched_fields(gt, match.matched, foreground)
         fg = foreground[..., None]
-        prior = priors.float()[fields["category"][..., 0]]  # b Nhd 3 (row 0 where not fg)
-        bbox3d = fields["bbox3d"]
-        logit = encode_box3d(bbox3d, boxes, prior, calib)
-        alpha = alpha_from_rotation_y(fields["yaw"][..., 0], bbox3d[..., 0], bbox3d[..., 2])
-        yaw_bin, yaw_resi = encode_yaw(alpha, num_bins)
+        # background rows encode a unit box at 10 m against itself (finite), then become 0
+        unit = boxes.new_tensor([0.0, 0.0, 1.0, 1.0])
+        box2d = torch.where(fg, fields["bbox2d"], unit)
+        reference = torch.where(fg, boxes, unit)
+        bbox3d = torch.where(fg, fields["bbox3d"], boxes.new_tensor([0.0, 0.0, 10.0, 1, 1, 1]))
+        deltas, logit, yaw_bin, yaw_resi = coder.encode(
+            box2d,
+            bbox3d,
+            fields["yaw"][..., 0],
+            torch.where(foreground, fields["category"][..., 0], 1),
+            reference,
+            calib,
+        )
         label = sample_labels(
             label,
             batch_size_per_image=batch_size_per_image,
             positive_fraction=positive_fraction,
             generator=generator,
         )
+        in_3d = _supervised_in_3d(fields["bbox2d"], fields["bbox3d"], min_height_3d, max_depth_3d)
+        object3d = torch.where((label == POSITIVE) & ~in_3d, -1, label)
         return GtAligned(
             bbox2d=fields["bbox2d"],
-            bbox3d=bbox3d,
+            bbox3d=fields["bbox3d"],
             bbox3d_logit=torch.where(fg, logit, 0.0),
             object=label[..., None],
             yaw=fields["yaw"],
             yaw_category=torch.where(fg, yaw_bin[..., None], 0),
             yaw_resi=torch.where(fg, yaw_resi[..., None], 0.0),
             category=fields["category"],
+            bbox2d_logit=torch.where(fg, deltas, 0.0),
+            object3d=object3d[..., None],
         )
 
 
@@ -230,11 +253,12 @@ def make_auxi(
     anchor_targets: AnchorTargetConfig = _ANCHOR,
     proposal_targets: ProposalTargetConfig = _PROPOSAL,
     generator: torch.Generator | None = None,
+    coder: BoxCoder | None = None,
 ) -> Auxi:
     """All training targets of a batch: ``gt_feature`` for ``pred.anchors`` (see
     :func:`make_feature`) and ``gt_aligned`` for the proposals ``pred.bbox2d`` /
     ``pred.valid`` (see :func:`make_align`). Anchors are sampled first, then proposals, from
-    the same ``generator``."""
+    the same ``generator``; ``coder`` encodes the head's targets (see :func:`make_align`)."""
     gt_feature = make_feature(gt, pred.anchors, **anchor_targets.model_dump(), generator=generator)
     gt_aligned = make_align(
         gt,
@@ -245,5 +269,6 @@ def make_auxi(
         num_bins,
         **proposal_targets.model_dump(),
         generator=generator,
+        coder=coder,
     )
     return Auxi(gt_aligned=gt_aligned, gt_feature=gt_feature)

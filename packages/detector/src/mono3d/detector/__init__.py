@@ -1,14 +1,16 @@
 """mono3d.detector: the composition layer.
 
 ``Detector`` (backbone -> neck -> RPN -> RoI head; ``predict`` post-processes into
-``Detections``), ``Criterion`` (targets, class selection and the six losses ->
+``Detections``), ``Criterion`` (targets, class selection and the eight losses ->
 ``LossOutput``), ``DetectorConfig`` (the model as data, YAML/JSON with errors naming the dotted
 field) and ``build_detector`` / ``build_criterion``.
 """
 
+from ._build import build_coder as build_coder
 from ._build import build_criterion as build_criterion
 from ._build import build_detector as build_detector
 from ._config import DEFAULT_CLASS_PRIORS as DEFAULT_CLASS_PRIORS
+from ._config import CoderConfig as CoderConfig
 from ._config import DetectorConfig as DetectorConfig
 from ._config import LossConfig as LossConfig
 from ._config import PostprocessConfig as PostprocessConfig

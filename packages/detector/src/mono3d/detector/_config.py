@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validato
 
 from mono3d.auxi import AnchorTargetConfig, ProposalTargetConfig
 from mono3d.backbone import BackboneConfig
+from mono3d.geometry import DEFAULT_REFINE_WEIGHTS, DepthReference
 from mono3d.head import HeadConfig
 from mono3d.neck import NeckConfig
 from mono3d.rpn import RPNConfig
@@ -28,26 +29,73 @@ DEFAULT_CLASS_PRIORS: dict[str, tuple[float, float, float]] = {
     "Tram": (3.53, 2.54, 16.09),
 }
 
-LossTerm = Literal["box2d", "objectness", "box3d", "yaw", "category", "yaw_category"]
+LossTerm = Literal[
+    "box2d",
+    "objectness",
+    "box3d",
+    "yaw",
+    "category",
+    "yaw_category",
+    "box2d_refine",
+    "depth_uncertainty",
+]
 
 
 class LossConfig(BaseModel):
-    """Loss weights per term (missing terms weigh 1) and the Huber beta of the regressions."""
+    """Loss weights per term (missing terms weigh 1), the Huber beta of the regressions and
+    what the head's 3D, yaw-residual and depth-uncertainty losses are divided by:
+    ``positive`` (the positive proposals, as Cube R-CNN averages its 3D losses over the
+    foreground) or ``sampled`` (every sampled proposal, torchvision's box-head rule, which
+    weighs each positive 1 / (sampled / positive) times less)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     weights: dict[LossTerm, float] = Field(default_factory=dict)
     beta: float = Field(1.0 / 9.0, ge=0.0)
+    normalizer: Literal["sampled", "positive"] = "positive"
 
 
 class PostprocessConfig(BaseModel):
-    """Detection post-processing (torchvision's box-head defaults)."""
+    """Detection post-processing (torchvision's box-head defaults) and the score.
+
+    score: ``3d`` ranks detections by ``p_cls * exp(-sigma_z)``, sigma_z = z * exp(s) the
+    predicted depth uncertainty in metres (s the head's depth log-sigma); ``2d`` by the
+    class probability alone. Either way a candidate needs p_cls > score_thresh.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     score_thresh: float = Field(0.05, ge=0.0, lt=1.0)
     nms_thresh: float = Field(0.5, gt=0.0, le=1.0)
     detections_per_image: int = Field(100, ge=1)
+    score: Literal["2d", "3d"] = "3d"
+
+
+class CoderConfig(BaseModel):
+    """The box coder shared by targets and decoding (``mono3d.geometry.BoxCoder``).
+
+    refine_weights: (wx, wy, ww, wh) of the head's 2D refinement deltas (Fast R-CNN's
+    10, 10, 5, 5). refine_box2d: detections report the refined 2D box (else the proposal).
+    depth_reference: the 3D logit is relative to the object's 2D box (``box2d``: the matched
+    box in training, the refined box at test time) or to the proposal (``proposal``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    refine_weights: tuple[PositiveFloat, PositiveFloat, PositiveFloat, PositiveFloat] = (
+        DEFAULT_REFINE_WEIGHTS
+    )
+    refine_box2d: bool = True
+    depth_reference: DepthReference = "box2d"
+
+    @model_validator(mode="after")
+    def _box2d_reference_needs_refinement(self) -> "CoderConfig":
+        if self.depth_reference == "box2d" and not self.refine_box2d:
+            raise ValueError(
+                "depth_reference 'box2d' decodes against the refined 2D box: set "
+                "refine_box2d true or depth_reference 'proposal'"
+            )
+        return self
 
 
 class DetectorConfig(BaseModel):
@@ -73,6 +121,7 @@ class DetectorConfig(BaseModel):
     proposal_targets: ProposalTargetConfig = ProposalTargetConfig()
     loss: LossConfig = LossConfig()
     postprocess: PostprocessConfig = PostprocessConfig()
+    coder: CoderConfig = CoderConfig()
 
     @model_validator(mode="before")
     @classmethod

@@ -1,6 +1,6 @@
-"""The Criterion: targets (auxi) -> class selection -> the six losses -> ``LossOutput``."""
+"""The Criterion: targets (auxi) -> class selection -> the eight losses -> ``LossOutput``."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -12,10 +12,14 @@ from mono3d.auxi import (
     select_class_from_prediction,
 )
 from mono3d.contracts import GroundTruth, Images, LossOutput, check_same_batch, contract
+from mono3d.geometry import BoxCoder
 from mono3d.losses import (
+    Box2dRefinement,
     Box2dRegression,
     Box3dRegression,
     Category,
+    DepthUncertainty,
+    Normalizer,
     Objectness,
     YawCategory,
     YawRegression,
@@ -30,20 +34,25 @@ DEFAULT_WEIGHTS: dict[str, float] = dict.fromkeys(LossOutput.TERMS, 1.0)
 class Criterion(nn.Module):
     """Training losses of a :class:`Detector` output against the ground truth.
 
-    Keyword-only: ``priors`` (h, w, l) per object class in class order, ``num_bins`` (B),
-    the matching/sampling settings of each stage, ``weights`` per loss term (names of
-    ``LossOutput.TERMS``; missing ones are 1) and the Huber ``beta``. No learnable state.
+    Keyword-only: ``coder`` (the detector's :class:`mono3d.geometry.BoxCoder`: priors,
+    bins and codecs), the matching/sampling settings of each stage, ``weights`` per loss
+    term (names of ``LossOutput.TERMS``; missing ones are 1), the Huber ``beta`` and the
+    ``normalizer`` of the 3D, yaw-residual and depth-uncertainty losses (``positive`` or
+    ``sampled``). No learnable state.
+
+    The 3D, yaw and depth-uncertainty terms read ``gt_aligned.object3d`` (objects too small
+    or too far for 3D are left out); category and 2D refinement read ``object``.
     """
 
     def __init__(
         self,
         *,
-        priors: Sequence[Sequence[float]],
-        num_bins: int,
+        coder: BoxCoder,
         anchor_targets: AnchorTargetConfig | None = None,
         proposal_targets: ProposalTargetConfig | None = None,
         weights: Mapping[str, float] | None = None,
         beta: float = 1.0 / 9.0,
+        normalizer: Normalizer = "positive",
     ) -> None:
         super().__init__()
         unknown = set(weights or {}) - set(LossOutput.TERMS)
@@ -52,18 +61,19 @@ class Criterion(nn.Module):
                 f"weights: unknown loss terms {sorted(unknown)}; expected {LossOutput.TERMS}"
             )
         self.targets = TargetBuilder(
-            priors=priors,
-            num_bins=num_bins,
+            coder=coder,
             anchor_targets=anchor_targets or AnchorTargetConfig(),
             proposal_targets=proposal_targets or ProposalTargetConfig(),
         )
         self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
         self.box2d = Box2dRegression(beta=beta)
         self.objectness = Objectness()
-        self.box3d = Box3dRegression(beta=beta)
-        self.yaw = YawRegression(beta=beta)
+        self.box3d = Box3dRegression(beta=beta, normalizer=normalizer)
+        self.yaw = YawRegression(beta=beta, normalizer=normalizer)
         self.category = Category()
         self.yaw_category = YawCategory()
+        self.box2d_refine = Box2dRefinement(beta=beta)
+        self.depth_uncertainty = DepthUncertainty(normalizer=normalizer)
 
     @contract
     def forward(
@@ -73,7 +83,7 @@ class Criterion(nn.Module):
         images: Images,
         generator: torch.Generator | None = None,
     ) -> LossOutput:
-        """The six loss terms, their weighted total and the sampled counts."""
+        """The eight loss terms, their weighted total and the sampled counts."""
         check_same_batch("Criterion.forward", output=output, gt=gt, images=images)
         auxi = self.targets(gt, output.rpn, images.calib, generator=generator)
         anchor, aligned = auxi.gt_feature, auxi.gt_aligned
@@ -81,11 +91,20 @@ class Criterion(nn.Module):
         terms = {
             "box2d": self.box2d(output.rpn.bbox2d_logit, anchor.bbox2d_logit, anchor.object),
             "objectness": self.objectness(output.rpn.object_logit, anchor.object),
-            "box3d": self.box3d(selected.bbox3d_logit, aligned.bbox3d_logit, aligned.object),
-            "yaw": self.yaw(selected.yaw_resi, aligned.yaw_resi, aligned.object),
+            "box3d": self.box3d(selected.bbox3d_logit, aligned.bbox3d_logit, aligned.object3d),
+            "yaw": self.yaw(selected.yaw_resi, aligned.yaw_resi, aligned.object3d),
             "category": self.category(selected.category_logit, aligned.category, aligned.object),
             "yaw_category": self.yaw_category(
-                selected.yaw_logit, aligned.yaw_category, aligned.object
+                selected.yaw_logit, aligned.yaw_category, aligned.object3d
+            ),
+            "box2d_refine": self.box2d_refine(
+                selected.bbox2d_logit, aligned.bbox2d_logit, aligned.object
+            ),
+            "depth_uncertainty": self.depth_uncertainty(
+                selected.depth_log_sigma,
+                selected.bbox3d_logit[..., 2:3],
+                aligned.bbox3d_logit[..., 2:3],
+                aligned.object3d,
             ),
         }
         total = torch.stack([self.weights[name] * value for name, value in terms.items()]).sum()

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import torch
-from jaxtyping import Float
 from torch import Tensor, nn
 
 from mono3d.contracts import (
@@ -18,7 +17,9 @@ from mono3d.contracts import (
     contract,
 )
 
-from ._postprocess import postprocess
+from mono3d.geometry import BoxCoder
+
+from ._postprocess import SCORES, postprocess
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,12 +75,11 @@ class Detector(nn.Module):
 
     Keyword-only: ``backbone`` (images Float[b 3 h w] -> BackboneFeatures), ``neck``
     (BackboneFeatures -> NeckFeatures), ``rpn`` ((NeckFeatures, Images) -> RPNOutput),
-    ``head`` ((NeckFeatures, proposals Float[b Nhd 4]) -> HeadOutput),
-    ``priors`` Float[C 3] (h, w, l) metres per category (row 0 background) and the
-    post-processing settings used by :meth:`predict`.
+    ``head`` ((NeckFeatures, proposals Float[b Nhd 4], calib Float[b 3 4]) -> HeadOutput),
+    ``coder`` (the :class:`mono3d.geometry.BoxCoder` that decodes the head's outputs; hand
+    the same object to the Criterion) and the post-processing settings used by
+    :meth:`predict` (``score`` ``3d`` or ``2d``).
     """
-
-    priors: Tensor
 
     def __init__(
         self,
@@ -88,20 +88,29 @@ class Detector(nn.Module):
         neck: nn.Module,
         rpn: nn.Module,
         head: nn.Module,
-        priors: Float[Tensor, "C 3"],
+        coder: BoxCoder,
         score_thresh: float = 0.05,
         nms_thresh: float = 0.5,
         detections_per_image: int = 100,
+        score: str = "3d",
     ) -> None:
         super().__init__()
+        if score not in SCORES:
+            raise ValueError(f"score must be one of {SCORES}, got {score!r}")
         self.backbone = backbone
         self.neck = neck
         self.rpn = rpn
         self.head = head
-        self.register_buffer("priors", torch.as_tensor(priors, dtype=torch.float32).clone())
+        self.coder = coder
         self.score_thresh = score_thresh
         self.nms_thresh = nms_thresh
         self.detections_per_image = detections_per_image
+        self.score = score
+
+    @property
+    def priors(self) -> Tensor:
+        """Float[C 3] (h, w, l) metres per category (row 0 background): the coder's."""
+        return self.coder.priors
 
     @contract
     def forward(self, images: Images, gt: GroundTruth | None = None) -> DetectorOutput:
@@ -112,7 +121,7 @@ class Detector(nn.Module):
         rpn = self.rpn(features, images)
         if gt is not None:
             rpn = join_ground_truth(rpn, gt)
-        head = self.head(features, rpn.bbox2d)
+        head = self.head(features, rpn.bbox2d, images.calib)
         return DetectorOutput(rpn=rpn, head=head)
 
     @contract
@@ -125,8 +134,10 @@ class Detector(nn.Module):
             output.rpn.bbox2d,
             output.rpn.valid,
             images.calib,
-            self.priors,
+            self.coder,
+            image_size=images.image_size,
             score_thresh=self.score_thresh,
             nms_thresh=self.nms_thresh,
             detections_per_image=self.detections_per_image,
+            score=self.score,
         )

@@ -12,6 +12,9 @@ class HeadConfig(BaseModel):
     fc_dim: width of the two fully connected layers (1024).
     canonical_scale / canonical_level: FPN level mapping; a box of sqrt(area) =
         canonical_scale pixels pools from level canonical_level (4 = s4, stride 16).
+    geometry: the 3D outputs also read the proposal's intrinsics-normalised geometry
+        (edges as ray slopes, log size; the head then needs the calib). geometry_dim: width
+        of the two layers that embed it (64).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -23,3 +26,5 @@ class HeadConfig(BaseModel):
     fc_dim: int = Field(default=1024, ge=1)
     canonical_scale: int = Field(default=224, ge=1)
     canonical_level: int = Field(default=4, ge=0)
+    geometry: bool = True
+    geometry_dim: int = Field(default=64, ge=1)

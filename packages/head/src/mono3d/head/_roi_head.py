@@ -1,9 +1,11 @@
-"""The RoI head: multi-scale RoIAlign, two FC layers, class-specific 3D/yaw/category outputs.
+"""The RoI head: multi-scale RoIAlign, two FC layers, class-specific 2D refinement,
+category and yaw outputs, and a 3D branch that also reads where the proposal is in the camera.
 
 Shape shorthand (mono3d.contracts glossary): b batch, h4/w4 the stride-4 size, c neck
 channels, Nhd proposals per image, C categories incl. background, B yaw bins.
 """
 
+import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 from torchvision.ops import MultiScaleRoIAlign
@@ -12,6 +14,7 @@ from torchvision.ops.poolers import initLevelMapper
 from mono3d.contracts import ContractError, HeadOutput, NeckFeatures, contract
 
 from ._config import HeadConfig
+from ._geometry import GEOMETRY_FEATURES, proposal_geometry
 
 #: feature map names pooled from, and their scales (1 / stride)
 LEVELS: tuple[str, str, str] = ("s2", "s3", "s4")
@@ -22,8 +25,8 @@ MIN_LEVEL, MAX_LEVEL = 2, 4
 
 class RoIHead(nn.Module):
     """Pools each proposal from s2/s3/s4 and predicts, for every category:
-    the 3D logit (du, dv, dz, dh, dw, dl), MultiBin yaw residuals and bin logits, and the
-    category logits.
+    the 3D logit (du, dv, dz, dh, dw, dl) and the log-uncertainty of its dz, the 2D
+    refinement deltas, MultiBin yaw residuals and bin logits, and the category logits.
 
     Pooling: torchvision ``MultiScaleRoIAlign`` (roi_size x roi_size, ``sampling_ratio``),
     level by the FPN rule floor(canonical_level + log2(sqrt(area) / canonical_scale)) clamped
@@ -31,11 +34,17 @@ class RoIHead(nn.Module):
     112..224 -> s3, >= 224 -> s4. The scales are fixed (1/4, 1/8, 1/16) by the contract, so
     no image size is needed.
 
-    Then flatten -> fc6 -> ReLU -> fc7 -> ReLU (``fc_dim`` each) and four linear layers,
-    initialised normal with zero bias: 3D and yaw outputs std 0.001, category std 0.01.
+    Then flatten -> fc6 -> ReLU -> fc7 -> ReLU (``fc_dim`` each): the appearance vector,
+    read by the category, 2D refinement and yaw layers. With ``geometry`` (default) the 3D
+    layers read a 3D branch instead: the proposal's six intrinsics-normalised numbers
+    (:func:`proposal_geometry`) through two ReLU layers of ``geometry_dim``, joined to the
+    appearance vector, through one ReLU layer of ``fc_dim``; without it they read the
+    appearance vector (the head before this branch existed). Output layers are initialised
+    normal with zero bias: 3D, uncertainty, 2D refinement and yaw std 0.001, category 0.01.
 
     Keyword-only arguments: in_channels (the neck's c), num_classes (C), num_bins (B),
-    roi_size, sampling_ratio, fc_dim, canonical_scale, canonical_level.
+    roi_size, sampling_ratio, fc_dim, canonical_scale, canonical_level, geometry,
+    geometry_dim.
     """
 
     def __init__(
@@ -49,6 +58,8 @@ class RoIHead(nn.Module):
         fc_dim: int = 1024,
         canonical_scale: int = 224,
         canonical_level: int = 4,
+        geometry: bool = True,
+        geometry_dim: int = 64,
     ) -> None:
         super().__init__()
         for name, value, low in (
@@ -58,11 +69,13 @@ class RoIHead(nn.Module):
             ("roi_size", roi_size, 1),
             ("sampling_ratio", sampling_ratio, 0),
             ("fc_dim", fc_dim, 1),
+            ("geometry_dim", geometry_dim, 1),
         ):
             if value < low:
                 raise ValueError(f"{name}={value!r}: expected >= {low}")
         self.in_channels, self.num_classes, self.num_bins = in_channels, num_classes, num_bins
         self.roi_size, self.fc_dim = roi_size, fc_dim
+        self.geometry = bool(geometry)
 
         self.pooler = MultiScaleRoIAlign(
             list(LEVELS),
@@ -80,12 +93,20 @@ class RoIHead(nn.Module):
         self.fc6 = nn.Linear(in_channels * roi_size * roi_size, fc_dim)
         self.fc7 = nn.Linear(fc_dim, fc_dim)
         self.relu = nn.ReLU(inplace=True)
+        if self.geometry:
+            self.geometry_fc1 = nn.Linear(GEOMETRY_FEATURES, geometry_dim)
+            self.geometry_fc2 = nn.Linear(geometry_dim, geometry_dim)
+            self.fc3d = nn.Linear(fc_dim + geometry_dim, fc_dim)
         self.bbox3d_pred = nn.Linear(fc_dim, num_classes * 6)
+        self.depth_log_sigma_pred = nn.Linear(fc_dim, num_classes)
+        self.bbox2d_pred = nn.Linear(fc_dim, num_classes * 4)
         self.yaw_resi_pred = nn.Linear(fc_dim, num_classes * num_bins)
         self.yaw_logit_pred = nn.Linear(fc_dim, num_classes * num_bins)
         self.category_pred = nn.Linear(fc_dim, num_classes)
         for layer, std in (
             (self.bbox3d_pred, 0.001),
+            (self.depth_log_sigma_pred, 0.001),
+            (self.bbox2d_pred, 0.001),
             (self.yaw_resi_pred, 0.001),
             (self.yaw_logit_pred, 0.001),
             (self.category_pred, 0.01),
@@ -105,6 +126,8 @@ class RoIHead(nn.Module):
             fc_dim=cfg.fc_dim,
             canonical_scale=cfg.canonical_scale,
             canonical_level=cfg.canonical_level,
+            geometry=cfg.geometry,
+            geometry_dim=cfg.geometry_dim,
         )
 
     @contract
@@ -119,22 +142,46 @@ class RoIHead(nn.Module):
         return self.pooler(maps, list(proposals.unbind(0)), [(4 * h4, 4 * w4)])
 
     @contract
-    def forward(self, features: NeckFeatures, proposals: Float[Tensor, "b Nhd 4"]) -> HeadOutput:
+    def forward(
+        self,
+        features: NeckFeatures,
+        proposals: Float[Tensor, "b Nhd 4"],
+        calib: Float[Tensor, "b 3 4"] | None = None,
+    ) -> HeadOutput:
         """features: the neck's s2/s3/s4; proposals: (b, Nhd, 4) boxes (x1, y1, x2, y2) in
-        pixels (padded rows may hold anything finite; their outputs are meaningless).
+        pixels (padded rows may hold anything finite; their outputs are meaningless); calib:
+        (b, 3, 4) KITTI P2 of each image, required with ``geometry``.
 
         Returns a :class:`HeadOutput`: bbox3d_logit (b, Nhd, C, 6), yaw_resi (b, Nhd, C, B),
-        yaw_logit (b, Nhd, C, B), category_logit (b, Nhd, C).
+        yaw_logit (b, Nhd, C, B), category_logit (b, Nhd, C), bbox2d_logit (b, Nhd, C, 4),
+        depth_log_sigma (b, Nhd, C).
         """
         b, nhd = proposals.shape[:2]
         x = self.pool(features, proposals).flatten(1)
         x = self.relu(self.fc7(self.relu(self.fc6(x))))
+        x3d = x
+        if self.geometry:
+            if calib is None:
+                raise ContractError(
+                    "RoIHead.forward: calib (b, 3, 4) is required by the head's 3D branch "
+                    "(geometry=True); pass the images' calib with the proposals"
+                )
+            if calib.shape[0] != b:
+                raise ContractError(
+                    f"RoIHead.forward: calib has b={calib.shape[0]} "
+                    f"(shape {tuple(calib.shape)}) but proposals have b={b}"
+                )
+            g = proposal_geometry(proposals, calib).to(x.dtype).flatten(0, 1)
+            g = self.relu(self.geometry_fc2(self.relu(self.geometry_fc1(g))))
+            x3d = self.relu(self.fc3d(torch.cat([x, g.to(x.dtype)], dim=1)))
         c, nb = self.num_classes, self.num_bins
         return HeadOutput(
-            bbox3d_logit=self.bbox3d_pred(x).view(b, nhd, c, 6),
+            bbox3d_logit=self.bbox3d_pred(x3d).view(b, nhd, c, 6),
             yaw_resi=self.yaw_resi_pred(x).view(b, nhd, c, nb),
             yaw_logit=self.yaw_logit_pred(x).view(b, nhd, c, nb),
             category_logit=self.category_pred(x).view(b, nhd, c),
+            bbox2d_logit=self.bbox2d_pred(x).view(b, nhd, c, 4),
+            depth_log_sigma=self.depth_log_sigma_pred(x3d).view(b, nhd, c),
         )
 
     def _check(self, features: NeckFeatures, proposals: Tensor) -> None:

@@ -1,4 +1,7 @@
-"""Huber (smooth-L1) regression on sampled positives: 2D deltas, 3D logit, yaw residual."""
+"""Huber (smooth-L1) regression on sampled positives: 2D deltas, 3D logit, yaw residual, the
+head's 2D refinement; the Laplacian NLL of the depth uncertainty."""
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -94,3 +97,62 @@ class YawRegression(_HuberLoss):
         object: Int[Tensor, "b Nhd 1"],
     ) -> Float[Tensor, ""]:
         return masked_huber(pred, target, object, self.beta, self.normalizer)
+
+
+class Box2dRefinement(_HuberLoss):
+    """The RoI head's class-specific 2D refinement (Fast R-CNN): smooth-L1 (beta 1/9) between
+    the GT class's predicted deltas and the target deltas of the matched box w.r.t. the
+    proposal, summed over positive proposals (object == 1) and the 4 deltas, divided by the
+    number of sampled proposals (object in {0, 1}), clamped at >= 1 (torchvision's
+    ``fastrcnn_loss``); ``normalizer="positive"`` divides by the positives instead.
+    """
+
+    @contract
+    def forward(
+        self,
+        pred: Float[Tensor, "b Nhd 4"],
+        target: Float[Tensor, "b Nhd 4"],
+        object: Int[Tensor, "b Nhd 1"],
+    ) -> Float[Tensor, ""]:
+        return masked_huber(pred, target, object, self.beta, self.normalizer)
+
+
+#: the range log-sigma is clamped to in the depth NLL (sigma from 1e-3 to 1e3)
+LOG_SIGMA_RANGE: tuple[float, float] = (-7.0, 7.0)
+
+
+class DepthUncertainty(nn.Module):
+    """Laplacian negative log-likelihood of the depth logit dz with a predicted uncertainty
+    (GUPNet, MonoFlex): ``sqrt(2) |dz_pred - dz| exp(-s) + s`` with ``s = log sigma``
+    (clamped to :data:`LOG_SIGMA_RANGE`), summed over positive proposals (object == 1) and
+    divided by their number (``normalizer="positive"``, the default) or by the sampled
+    proposals (``"sampled"``), clamped at >= 1.
+
+    With ``detach_residual`` (default) the residual is a constant here: this loss trains
+    sigma only and ``Box3dRegression`` alone trains dz, so the uncertainty can be switched
+    off (weight 0) without changing how depth is learnt.
+    """
+
+    def __init__(self, *, normalizer: Normalizer = "positive", detach_residual: bool = True):
+        super().__init__()
+        self.normalizer = check_normalizer(normalizer)
+        self.detach_residual = bool(detach_residual)
+
+    def extra_repr(self) -> str:
+        return f"normalizer={self.normalizer!r}, detach_residual={self.detach_residual}"
+
+    @contract
+    def forward(
+        self,
+        log_sigma: Float[Tensor, "b Nhd 1"],
+        pred: Float[Tensor, "b Nhd 1"],
+        target: Float[Tensor, "b Nhd 1"],
+        object: Int[Tensor, "b Nhd 1"],
+    ) -> Float[Tensor, ""]:
+        positive = positive_mask(object)
+        residual = pred.detach() if self.detach_residual else pred
+        residual32 = torch.where(positive, residual.float() - target.float(), 0.0).abs()
+        s = torch.where(positive, log_sigma.float(), 0.0).clamp(*LOG_SIGMA_RANGE)
+        per_row = math.sqrt(2.0) * residual32 * torch.exp(-s) + s
+        per_row = torch.where(positive, per_row, 0.0)
+        return normalised_sum(per_row, count_mask(object, self.normalizer))

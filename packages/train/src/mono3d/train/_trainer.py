@@ -188,7 +188,10 @@ class Trainer:
 
         _reseed_globals(derive_seed(loop.seed, "init"))
         self.detector: nn.Module = build_detector(config.model).to(self.dist.device)
-        self.criterion: nn.Module = build_criterion(config.model).to(self.dist.device)
+        # one coder: the criterion encodes targets with the object the detector decodes with
+        self.criterion: nn.Module = build_criterion(config.model, self.detector.coder).to(
+            self.dist.device
+        )
         self.model: nn.Module = self.detector
         if self.dist.distributed:
             self.model = DistributedDataParallel(
