@@ -207,13 +207,13 @@ def count_recall(
     return Recall(total, hit2d, hit3d)
 
 
-def error_profile(
+def matched_errors(
     root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float
-) -> None:
-    """Where the 3D accuracy goes: for each moderate Car whose best 2D-overlapping Car
-    detection (score >= min_score) overlaps it at 2D IoU >= 0.5, the error of each 3D
-    quantity of that detection; then the 3D recall again with the detections' depth (z)
-    replaced by the true one, and with their yaw replaced."""
+) -> np.ndarray:
+    """For each moderate Car whose best 2D-overlapping Car detection (score >= min_score)
+    overlaps it at 2D IoU >= 0.5, one row: true z, |dz|, |dz|/z, |dx|, the largest size
+    ratio error, |dyaw|, and the 3D IoU of the pair as found, with the true z put in and with
+    the true yaw put in. (0, 9) when nothing matched."""
     rows = []
     for gt, objects, dt, dets in _frames(root, results, ids, min_score):
         if not len(objects) or not len(dets):
@@ -249,10 +249,19 @@ def error_profile(
                 axis=1,
             )
         )
-    if not rows:
+    return np.concatenate(rows) if rows else np.zeros((0, 9))
+
+
+def error_profile(
+    root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float
+) -> None:
+    """Where the 3D accuracy goes: the error of each 3D quantity of the matched cars
+    (:func:`matched_errors`), then their 3D recall again with the detections' depth (z)
+    replaced by the true one, and with their yaw replaced."""
+    e = matched_errors(root, results, ids, min_score)
+    if not len(e):
         print("error profile: no moderate Car matched at 2D IoU >= 0.5")
         return
-    e = np.concatenate(rows)
     print(
         f"error profile of the {len(e)} moderate Cars matched at 2D IoU >= 0.5 "
         f"(z from {e[:, 0].min():.1f} to {e[:, 0].max():.1f} m):"
@@ -275,6 +284,33 @@ def recall(root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score:
         f"2D IoU >= 0.7: {hit2d}/{total} = {hit2d / max(total, 1):.1%}; "
         f"3D IoU >= 0.5: {hit3d}/{total} = {hit3d / max(total, 1):.1%}"
     )
+
+
+def ablation(root: pathlib.Path, runs: list[pathlib.Path], ids: list[str]) -> None:
+    """One row per run (its last evaluation): Car moderate R40 AP2D@0.7, AP3D@0.5, AP3D@0.7,
+    BEV@0.5; the median |dz|/z of the matched cars and the 3D recall (IoU >= 0.5), both over
+    every detection the run reported (no score threshold: the 2D and 3D scores are on
+    different scales, so a threshold would not compare like with like)."""
+    print(f"Car, moderate, R40, {len(ids)} frames; recall and depth error over all detections")
+    header = ("run", "AP2D@0.7", "AP3D@0.5", "AP3D@0.7", "BEV@0.5", "med|dz|/z", "3D recall")
+    print(f"{header[0]:28s} " + " ".join(f"{h:>10s}" for h in header[1:]))
+    for run in runs:
+        results = final_eval(run)
+        ap = evaluate_folders(root, results, ids=ids)
+
+        def get(metric: str, loose: bool, ap=ap) -> float:
+            value = ap.get("Car", metric, "moderate", interpolation="R40", loose=loose)
+            return float("nan") if value is None else value
+
+        errors = matched_errors(root, results, ids, 0.0)
+        depth = float(np.median(errors[:, 2])) if len(errors) else float("nan")
+        total, _, hit3d = count_recall(root, results, ids, 0.0)
+        cells = (get("bbox", False), get("3d", True), get("3d", False), get("bev", True))
+        print(
+            f"{run.name:28s} "
+            + " ".join(f"{v:10.2f}" for v in cells)
+            + f" {depth:10.3f} {hit3d:>4d}/{total:<3d} {hit3d / max(total, 1):5.1%}"
+        )
 
 
 def mono3d(*arguments: str) -> None:
@@ -348,8 +384,41 @@ def run_kitti(work: pathlib.Path, steps: int) -> None:
     report(root, run_dir, frame_ids(root, None))
 
 
-def run_synthetic(work: pathlib.Path, steps: int) -> None:
-    """Generalisation: train on a synthetic train split, score the held-out val split."""
+#: the second-stage ablation: each variant adds one change of the 3D-head work to the one
+#: before (overrides of configs/synthetic.yaml, whose defaults are the last variant)
+_OFF = {
+    "head.geometry": "false",
+    "coder.refine_box2d": "false",
+    "coder.depth_reference": "proposal",
+    "loss.weights.box2d_refine": "0",
+    "loss.weights.depth_uncertainty": "0",
+    "postprocess.score": "2d",
+    "loss.normalizer": "sampled",
+    "proposal_targets.min_height_3d": "0",
+    "proposal_targets.max_depth_3d": "null",
+}
+_STEPS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("abl0_today", {}),
+    ("abl1_geometry", {"head.geometry": "true"}),
+    ("abl2_refine", {"coder.refine_box2d": "true", "loss.weights.box2d_refine": "1"}),
+    ("abl3_depthref", {"coder.depth_reference": "box2d"}),
+    ("abl4_uncertainty", {"loss.weights.depth_uncertainty": "1", "postprocess.score": "3d"}),
+    ("abl5_positive", {"loss.normalizer": "positive"}),
+    ("abl6_masks", {"proposal_targets.min_height_3d": "10", "proposal_targets.max_depth_3d": "65"}),
+)
+
+
+def ablation_variants() -> dict[str, list[str]]:
+    """Variant name -> its ``model.*`` overrides, cumulative in the order of ``_STEPS``."""
+    variants, current = {}, dict(_OFF)
+    for name, change in _STEPS:
+        current = current | change
+        variants[name] = [f"model.{key}={value}" for key, value in current.items()]
+    return variants
+
+
+def synthetic_split(work: pathlib.Path) -> pathlib.Path:
+    """The 4000-frame synthetic set of section 6.2 (written once)."""
     root = work / "synthetic"
     if not (root / "ImageSets" / "val.txt").exists():
         mono3d(
@@ -365,21 +434,50 @@ def run_synthetic(work: pathlib.Path, steps: int) -> None:
             "--seed",
             "0",
         )
-    val = str(root / "ImageSets" / "val.txt")
-    cap(root, val)
-    run_dir = work / "synthetic_run"
+    return root
+
+
+def train_synthetic(
+    root: pathlib.Path, run_dir: pathlib.Path, steps: int, *overrides: str, evals: int = 4
+) -> None:
+    """Train configs/synthetic.yaml on ``root``'s train split, evaluating ``evals`` times."""
     mono3d(
         "train",
         str(CONFIG),
         f"data.root={root}",
         f"train.steps={steps}",
-        f"train.eval_interval={max(steps // 4, 1)}",
+        f"train.eval_interval={max(steps // evals, 1)}",
         "train.time_limit_minutes=180",
         "train.progress=false",
         "eval.draw=4",
         f"output.run_dir={run_dir}",
+        *overrides,
         *resume_flag(run_dir),
     )
+
+
+def run_ablation(work: pathlib.Path, steps: int, only: list[str] | None) -> None:
+    """Train the ablation variants (``--only``: some of them) at ``steps`` each, then print
+    the table of every variant run found in ``work``."""
+    root = synthetic_split(work)
+    variants = ablation_variants()
+    unknown = sorted(set(only or []) - set(variants))
+    if unknown:
+        sys.exit(f"--only: unknown variants {unknown}; choose from {list(variants)}")
+    for name in only or list(variants):
+        train_synthetic(root, work / name, steps, *variants[name], evals=1)
+    val = str(root / "ImageSets" / "val.txt")
+    runs = [work / name for name in variants if (work / name / "eval").is_dir()]
+    ablation(root, runs, frame_ids(root, val))
+
+
+def run_synthetic(work: pathlib.Path, steps: int) -> None:
+    """Generalisation: train on a synthetic train split, score the held-out val split."""
+    root = synthetic_split(work)
+    val = str(root / "ImageSets" / "val.txt")
+    cap(root, val)
+    run_dir = work / "synthetic_run"
+    train_synthetic(root, run_dir, steps)
     report(root, run_dir, frame_ids(root, val))
 
 
@@ -397,6 +495,14 @@ def main() -> None:
     s.add_argument("results", type=pathlib.Path)
     s.add_argument("--ids", default=None)
     s.add_argument("--min-score", type=float, default=0.5)
+    t = sub.add_parser("table", help="the ablation table of finished runs")
+    t.add_argument("root", type=pathlib.Path)
+    t.add_argument("runs", type=pathlib.Path, nargs="+")
+    t.add_argument("--ids", default=None)
+    a = sub.add_parser("ablation", help="train and tabulate the second-stage ablation")
+    a.add_argument("--work", type=pathlib.Path, default=REPO / "runs" / "bench_accuracy")
+    a.add_argument("--steps", type=int, default=1000)
+    a.add_argument("--only", nargs="+", default=None, help=f"some of {list(ablation_variants())}")
     r = sub.add_parser("report", help="score a finished run: fp32 and bf16 APs, recall")
     r.add_argument("root", type=pathlib.Path)
     r.add_argument("run_dir", type=pathlib.Path)
@@ -415,6 +521,10 @@ def main() -> None:
         run_kitti(args.work, args.steps)
     elif args.command == "synthetic":
         run_synthetic(args.work, args.steps)
+    elif args.command == "ablation":
+        run_ablation(args.work, args.steps, args.only)
+    elif args.command == "table":
+        ablation(args.root, args.runs, frame_ids(args.root, args.ids))
     elif args.command == "report":
         report(args.root, args.run_dir, frame_ids(args.root, args.ids))
     elif args.command == "prepare":

@@ -66,6 +66,8 @@ def test_head_and_targets_must_agree_on_proposals():
         yaw_resi=torch.zeros(B, NHD, 4, 12),
         yaw_logit=torch.zeros(B, NHD, 4, 12),
         category_logit=torch.zeros(B, NHD, 4),
+        bbox2d_logit=torch.zeros(B, NHD, 4, 4),
+        depth_log_sigma=torch.zeros(B, NHD, 4),
     )
     targets = make_align(GT, PROPOSALS[:, :5], VALID[:, :5], CALIB, PRIORS, 12)
     assert isinstance(targets, GtAligned)

@@ -20,6 +20,8 @@ def heads_and_targets(draw):
         yaw_resi=torch.randn(b, m, c, bins, generator=g),
         yaw_logit=torch.randn(b, m, c, bins, generator=g),
         category_logit=torch.randn(b, m, c, generator=g),
+        bbox2d_logit=torch.randn(b, m, c, 4, generator=g),
+        depth_log_sigma=torch.randn(b, m, c, generator=g),
     )
     obj = torch.randint(-1, 2, (b, m, 1), generator=g)
     category = torch.where(obj == 1, torch.randint(1, c, (b, m, 1), generator=g), 0)
@@ -33,6 +35,8 @@ def heads_and_targets(draw):
         yaw_category=yaw_bin,
         yaw_resi=torch.zeros(b, m, 1),
         category=category,
+        bbox2d_logit=torch.zeros(b, m, 4),
+        object3d=obj,
     )
     return pred, targets
 
@@ -53,6 +57,8 @@ def test_selection_matches_a_loop_reference(case):
             assert torch.equal(out.bbox3d_logit[i, j], pred.bbox3d_logit[i, j, k])
             assert torch.equal(out.yaw_logit[i, j], pred.yaw_logit[i, j, k])
             assert torch.equal(out.yaw_resi[i, j, 0], pred.yaw_resi[i, j, k, t])
+            assert torch.equal(out.bbox2d_logit[i, j], pred.bbox2d_logit[i, j, k])
+            assert torch.equal(out.depth_log_sigma[i, j, 0], pred.depth_log_sigma[i, j, k])
     assert torch.equal(out.category_logit, pred.category_logit)
 
 
@@ -61,7 +67,13 @@ def test_gradient_reaches_only_the_selected_entries(case):
     pred, targets = case
     leaves = HeadOutput(**{k: v.clone().requires_grad_(True) for k, v in pred.as_dict().items()})
     out = select_class_from_prediction(leaves, targets)
-    (out.bbox3d_logit.sum() + out.yaw_resi.sum() + out.yaw_logit.sum()).backward()
+    (
+        out.bbox3d_logit.sum()
+        + out.yaw_resi.sum()
+        + out.yaw_logit.sum()
+        + out.bbox2d_logit.sum()
+        + out.depth_log_sigma.sum()
+    ).backward()
     b, m, c, bins = pred.yaw_logit.shape
     chosen = torch.nn.functional.one_hot(targets.category[..., 0], c).bool()  # b m C
     bin_chosen = torch.nn.functional.one_hot(targets.yaw_category[..., 0], bins).bool()
@@ -70,6 +82,8 @@ def test_gradient_reaches_only_the_selected_entries(case):
     assert torch.equal(leaves.yaw_logit.grad, chosen[..., None].float().expand(b, m, c, bins))
     expected = (chosen[..., None] & bin_chosen[:, :, None, :]).float()
     assert torch.equal(leaves.yaw_resi.grad, expected)
+    assert torch.equal(leaves.bbox2d_logit.grad, chosen[..., None].float().expand(b, m, c, 4))
+    assert torch.equal(leaves.depth_log_sigma.grad, chosen.float())
 
 
 def test_out_of_range_targets_select_channel_zero():
@@ -78,6 +92,8 @@ def test_out_of_range_targets_select_channel_zero():
         yaw_resi=torch.arange(1 * 2 * 3 * 4.0).view(1, 2, 3, 4),
         yaw_logit=torch.zeros(1, 2, 3, 4),
         category_logit=torch.zeros(1, 2, 3),
+        bbox2d_logit=torch.zeros(1, 2, 3, 4),
+        depth_log_sigma=torch.zeros(1, 2, 3),
     )
     targets = GtAligned(
         bbox2d=torch.zeros(1, 2, 4),
@@ -88,6 +104,8 @@ def test_out_of_range_targets_select_channel_zero():
         yaw_category=torch.tensor([[[9], [-2]]]),
         yaw_resi=torch.zeros(1, 2, 1),
         category=torch.tensor([[[-1], [7]]]),
+        bbox2d_logit=torch.zeros(1, 2, 4),
+        object3d=torch.tensor([[[-1], [1]]]),
     )
     out = select_class_from_prediction(pred, targets)
     assert torch.equal(out.bbox3d_logit, pred.bbox3d_logit[:, :, 0])

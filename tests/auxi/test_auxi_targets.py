@@ -28,6 +28,8 @@ from mono3d.contracts.testing import (
     padded_hw,
 )
 from mono3d.geometry import (
+    DEFAULT_REFINE_WEIGHTS,
+    BoxCoder,
     alpha_from_rotation_y,
     box_iou,
     decode_box2d,
@@ -41,6 +43,7 @@ NUM_BINS = 12
 ANCHOR = AnchorTargetConfig()
 PROPOSAL = ProposalTargetConfig()
 NO_SAMPLING = {"batch_size_per_image": None}
+NO_3D_MASK = {"min_height_3d": 0.0, "max_depth_3d": None}
 
 
 def jittered_copies(gt: GroundTruth, copies: int, g: torch.Generator) -> torch.Tensor:
@@ -232,19 +235,29 @@ def test_anchor_targets_decode_to_the_matched_object(scene):
 @given(scenes(min_n=2))
 def test_proposal_targets_decode_to_the_matched_object(scene):
     gt, _, proposals, valid, calib, seed = scene
-    a = align(gt, proposals, valid, calib, seed, **NO_SAMPLING)
+    a = align(gt, proposals, valid, calib, seed, **NO_SAMPLING, **NO_3D_MASK)
     fg = a.object[..., 0] == 1
+    assert torch.equal(a.object3d, a.object)  # no 3D mask: every positive is 3D-supervised
     prior = PRIORS[a.category[..., 0]]
-    decoded = decode_box3d(
-        a.bbox3d_logit.double(), proposals.double(), prior.double(), calib.double()
-    )
+    # the default coder: the 3D logit is relative to the matched object's own 2D box
+    decoded = decode_box3d(a.bbox3d_logit.double(), a.bbox2d.double(), prior.double(), calib.double())
+    assert torch.allclose(decoded[fg], a.bbox3d[fg].double(), rtol=1e-4, atol=1e-3)
+    refined = decode_box2d(a.bbox2d_logit.double(), proposals.double(), DEFAULT_REFINE_WEIGHTS)
+    assert torch.allclose(refined[fg], a.bbox2d[fg].double(), rtol=1e-4, atol=1e-3)
+    # a coder that encodes against the proposal decodes against the proposal
+    coder = BoxCoder(priors=DEFAULT_PRIORS, num_bins=NUM_BINS, depth_reference="proposal")
+    p = align(gt, proposals, valid, calib, seed, **NO_SAMPLING, **NO_3D_MASK, coder=coder)
+    decoded = decode_box3d(p.bbox3d_logit.double(), proposals.double(), prior.double(), calib.double())
     assert torch.allclose(decoded[fg], a.bbox3d[fg].double(), rtol=1e-4, atol=1e-3)
     alpha = alpha_from_rotation_y(a.yaw[..., 0], a.bbox3d[..., 0], a.bbox3d[..., 2])
     yaw = decode_yaw(a.yaw_category[..., 0], a.yaw_resi[..., 0], NUM_BINS)
     assert (wrap_angle(yaw - alpha)[fg].abs() < 1e-4).all()
     assert (a.yaw_resi.abs() <= 1).all()
     assert ((a.category[fg] >= 1) & (a.category[fg] <= 3)).all()
-    for name in ("bbox2d", "bbox3d", "bbox3d_logit", "yaw", "yaw_category", "yaw_resi", "category"):
+    for name in (
+        "bbox2d", "bbox2d_logit", "bbox3d", "bbox3d_logit", "yaw", "yaw_category", "yaw_resi",
+        "category",
+    ):  # fmt: skip
         assert (getattr(a, name)[~fg] == 0).all(), name
     assert (a.object[~valid] == -1).all()
     event(f"proposal positives: {bool(fg.any())}")
@@ -315,7 +328,7 @@ def test_images_without_objects_have_no_positives_and_zero_targets(scene):
     for bundle in (f, a):
         assert not (bundle.object == 1).any()
         for name, value in fields(bundle).items():
-            if name != "object":
+            if name not in ("object", "object3d"):
                 assert (value == 0).all(), name
 
 
@@ -419,3 +432,40 @@ def test_low_precision_or_grad_inputs_give_float32_targets_without_grad(scene):
     assert low.object.shape == reference.object.shape
     a = align(gt, proposals.half(), valid, calib.double(), seed)
     assert a.bbox3d_logit.dtype == torch.float32 and torch.isfinite(a.bbox3d_logit).all()
+
+
+@given(scenes(min_n=2), st.floats(0.0, 60.0), st.sampled_from([None, 5.0, 15.0, 40.0]))
+def test_small_and_far_objects_get_no_3d_supervision(scene, min_height, max_depth):
+    gt, _, proposals, valid, calib, seed = scene
+    a = align(
+        gt,
+        proposals,
+        valid,
+        calib,
+        seed,
+        batch_size_per_image=None,
+        min_height_3d=min_height,
+        max_depth_3d=max_depth,
+    )
+    positive = a.object[..., 0] == 1
+    height = a.bbox2d[..., 3] - a.bbox2d[..., 1]
+    far = torch.zeros_like(positive) if max_depth is None else a.bbox3d[..., 2] > max_depth
+    supervised = positive & (height >= min_height) & ~far
+    assert torch.equal(a.object3d[..., 0] == 1, supervised)
+    assert torch.equal(a.object3d[~positive], a.object[~positive])  # only positives change
+    assert (a.object3d[positive & ~supervised] == -1).all()
+    event(f"masked positives: {bool((positive & ~supervised).any())}")
+
+
+def test_a_coder_of_other_sizes_is_refused():
+    gt = GroundTruth(
+        bbox2d=torch.tensor([[[0.0, 0.0, 10.0, 10.0]]]),
+        bbox3d=torch.tensor([[[0.0, 1.0, 10.0, 1.5, 1.6, 3.9]]]),
+        yaw=torch.zeros(1, 1, 1),
+        category=torch.ones(1, 1, 1, dtype=torch.int64),
+        valid=torch.ones(1, 1, dtype=torch.bool),
+        ignore=torch.zeros(1, 1, dtype=torch.bool),
+    )
+    coder = BoxCoder(priors=DEFAULT_PRIORS, num_bins=4)
+    with pytest.raises(ValueError, match="coder has C=4, B=4"):
+        make_align(gt, gt.bbox2d, gt.valid, torch.eye(3, 4)[None], PRIORS, 12, coder=coder)

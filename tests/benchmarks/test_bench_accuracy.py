@@ -102,3 +102,39 @@ def test_greedy_matching_is_one_to_one(bench):
     assert bench._greedy_matches(iou, 0.7) == 1
     assert bench._greedy_matches(np.array([[0.9, 0.8], [0.75, 0.1]]), 0.7) == 1
     assert bench._greedy_matches(np.array([[0.9, 0.8], [0.1, 0.75]]), 0.7) == 2
+
+
+def test_ablation_table_scores_a_run(bench, root, tmp_path, capsys):
+    """A run folder whose last evaluation holds the ground truth: the cap in every AP column,
+    zero depth error and full 3D recall."""
+    ids = bench.frame_ids(root, None)
+    run = tmp_path / "perfect_run"
+    bench.write_ground_truth_results(root, ids, run / "eval" / "step_0000010" / "data")
+    bench.ablation(root, [run], ids)
+    row = capsys.readouterr().out.splitlines()[-1].split()
+    assert row[0] == "perfect_run"
+    cap = evaluate_folders(root, run / "eval" / "step_0000010" / "data", ids=ids).get(
+        "Car", "3d", "moderate", interpolation="R40"
+    )
+    assert [float(v) for v in row[1:5]] == pytest.approx([cap] * 4, abs=0.01)
+    assert float(row[5]) == 0.0 and row[-1] == "100.0%"
+
+
+def test_ablation_variants_add_one_change_at_a_time_and_end_at_the_config(bench):
+    """Each variant differs from the one before in the overrides of one change; the last is
+    configs/synthetic.yaml as shipped (its overrides change nothing)."""
+    from mono3d.train import load_train_config
+
+    variants = list(bench.ablation_variants().values())
+    for before, after in zip(variants, variants[1:]):
+        changed = set(after) - set(before)
+        assert 1 <= len(changed) <= 2, changed
+    shipped = load_train_config(bench.CONFIG).model.model_dump()
+    last = load_train_config(bench.CONFIG, variants[-1]).model.model_dump()
+    # the last variant states every loss weight as 1, the default the shipped config leaves out
+    assert set(last["loss"].pop("weights").values()) == {1.0}
+    assert shipped["loss"].pop("weights") == {}
+    assert last == shipped
+    today = load_train_config(bench.CONFIG, variants[0]).model
+    assert not today.head.geometry and not today.coder.refine_box2d
+    assert today.postprocess.score == "2d" and today.loss.normalizer == "sampled"

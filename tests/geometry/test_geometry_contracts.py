@@ -27,7 +27,7 @@ PUBLIC_API = {
     "alpha_from_rotation_y", "rotation_y_from_alpha", "encode_box3d", "decode_box3d",
     "yaw_bin_centers", "encode_yaw", "decode_yaw", "flip_calib", "flip_box2d", "flip_box3d",
     "flip_yaw", "scale_calib", "scale_box2d", "crop_calib", "crop_box2d", "boxes7", "bev_iou",
-    "box3d_iou",
+    "box3d_iou", "priors_tensor",
 }  # fmt: skip
 
 CALIB = torch.eye(3, 4).expand(2, 3, 4)

@@ -45,3 +45,18 @@ def test_features_with_other_channels(head):
 def test_raw_tensor_instead_of_features(head):
     with pytest.raises(ContractError, match="features"):
         head(torch.zeros(1, CH, 16, 16), torch.zeros(1, 5, 4))
+
+
+def test_geometry_needs_the_calib(head):
+    with pytest.raises(ContractError, match=r"RoIHead.forward: calib"):
+        head(_features(1), torch.zeros(1, 5, 4))
+
+
+def test_calib_from_another_batch_size(head):
+    with pytest.raises(ContractError, match=r"parameter .calib."):
+        head(_features(2), torch.zeros(2, 5, 4), torch.zeros(3, 3, 4))
+
+
+def test_calib_of_a_wrong_shape(head):
+    with pytest.raises(ContractError, match="calib"):
+        head(_features(2), torch.zeros(2, 5, 4), torch.zeros(2, 4, 4))

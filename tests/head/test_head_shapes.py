@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mono3d.contracts import HeadOutput, NeckFeatures
-from mono3d.contracts.testing import boxes2d, generators, image_sizes, padded_hw
+from mono3d.contracts.testing import boxes2d, calibs, generators, image_sizes, padded_hw
 from mono3d.head import RoIHead
 
 CH = 8
@@ -28,7 +28,11 @@ def head_inputs(draw):
     proposals = draw(boxes2d(b, nhd, size, min_side=1.0))
     padded = draw(st.integers(0, nhd))  # the last rows are padding: zero boxes
     proposals[:, nhd - padded :] = 0.0
-    return _features(b, h, w, draw(generators())), proposals
+    return _features(b, h, w, draw(generators())), proposals, draw(calibs(b, h, w))
+
+
+def _calib(b: int) -> torch.Tensor:
+    return torch.tensor([[100.0, 0, 48, 1.0], [0, 100, 32, 0.5], [0, 0, 1, 0.01]]).expand(b, 3, 4)
 
 
 @given(
@@ -36,20 +40,28 @@ def head_inputs(draw):
     num_classes=st.integers(2, 5),
     num_bins=st.sampled_from([1, 4, 12]),
     roi_size=st.sampled_from([3, 7]),
+    geometry=st.booleans(),
 )
-def test_head_output_shapes(inputs, num_classes, num_bins, roi_size):
-    features, proposals = inputs
+def test_head_output_shapes(inputs, num_classes, num_bins, roi_size, geometry):
+    features, proposals, calib = inputs
     b, nhd = proposals.shape[:2]
     head = RoIHead(
-        in_channels=CH, num_classes=num_classes, num_bins=num_bins, roi_size=roi_size, fc_dim=32
+        in_channels=CH,
+        num_classes=num_classes,
+        num_bins=num_bins,
+        roi_size=roi_size,
+        fc_dim=32,
+        geometry=geometry,
     ).eval()
     with torch.no_grad():
-        out = head(features, proposals)
+        out = head(features, proposals, calib)
     assert isinstance(out, HeadOutput)
     assert out.bbox3d_logit.shape == (b, nhd, num_classes, 6)
     assert out.yaw_resi.shape == (b, nhd, num_classes, num_bins)
     assert out.yaw_logit.shape == (b, nhd, num_classes, num_bins)
     assert out.category_logit.shape == (b, nhd, num_classes)
+    assert out.bbox2d_logit.shape == (b, nhd, num_classes, 4)
+    assert out.depth_log_sigma.shape == (b, nhd, num_classes)
     for tensor in out.as_dict().values():
         assert torch.isfinite(tensor).all()  # padded (zero) proposals included
 
@@ -60,10 +72,10 @@ def test_each_proposal_is_computed_alone():
     proposals = torch.tensor([[[4.0, 4.0, 40.0, 30.0], [10.0, 0.0, 90.0, 60.0], [0.0] * 4]] * 2)
     head = RoIHead(in_channels=CH, fc_dim=32).eval()
     with torch.no_grad():
-        before = head(features, proposals)
+        before = head(features, proposals, _calib(2))
         changed = proposals.clone()
         changed[1, 2] = torch.tensor([1.0, 2.0, 50.0, 60.0])  # a padded row of image 1
-        after = head(features, changed)
+        after = head(features, changed, _calib(2))
     for name, value in before.as_dict().items():
         torch.testing.assert_close(after.as_dict()[name][0], value[0])
         torch.testing.assert_close(after.as_dict()[name][1, :2], value[1, :2])
@@ -95,6 +107,8 @@ def test_default_initialisation():
     assert head.fc7.out_features == 1024
     for layer, std in [
         (head.bbox3d_pred, 0.001),
+        (head.bbox2d_pred, 0.001),
+        (head.depth_log_sigma_pred, 0.001),
         (head.yaw_resi_pred, 0.001),
         (head.yaw_logit_pred, 0.001),
         (head.category_pred, 0.01),
@@ -110,7 +124,28 @@ def test_bfloat16_autocast_and_gradients():
     proposals = torch.tensor([[[0.0, 0.0, 30.0, 30.0], [8.0, 8.0, 60.0, 50.0]]])
     head = RoIHead(in_channels=CH, fc_dim=32)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        out = head(features, proposals)
+        out = head(features, proposals, _calib(1))
     assert out.category_logit.dtype == torch.bfloat16
-    out.category_logit.float().sum().backward()
+    (out.category_logit.float().sum() + out.bbox3d_logit.float().sum()).backward()
     assert head.fc6.weight.grad is not None and torch.isfinite(head.fc6.weight.grad).all()
+    assert torch.isfinite(head.geometry_fc1.weight.grad).all()
+
+
+def test_geometry_reaches_only_the_3d_outputs():
+    """Moving the camera (cx) changes the 3D logit and depth uncertainty, nothing else; the
+    head without geometry ignores the camera."""
+    g = torch.Generator().manual_seed(2)
+    features = _features(1, 64, 96, g)
+    proposals = torch.tensor([[[4.0, 4.0, 40.0, 30.0], [10.0, 0.0, 90.0, 60.0]]])
+    moved = _calib(1).clone()
+    moved[:, 0, 2] += 20.0
+    for geometry in (True, False):
+        head = RoIHead(in_channels=CH, fc_dim=32, geometry=geometry).eval()
+        torch.nn.init.normal_(head.bbox3d_pred.weight)  # visible differences
+        torch.nn.init.normal_(head.depth_log_sigma_pred.weight)
+        with torch.no_grad():
+            a, b = head(features, proposals, _calib(1)), head(features, proposals, moved)
+        for name in ("category_logit", "bbox2d_logit", "yaw_logit", "yaw_resi"):
+            torch.testing.assert_close(a.as_dict()[name], b.as_dict()[name])
+        for name in ("bbox3d_logit", "depth_log_sigma"):
+            assert (a.as_dict()[name] != b.as_dict()[name]).any() == geometry

@@ -5,9 +5,11 @@ import torch
 
 from mono3d.contracts import ContractError
 from mono3d.losses import (
+    Box2dRefinement,
     Box2dRegression,
     Box3dRegression,
     Category,
+    DepthUncertainty,
     Objectness,
     YawCategory,
     YawRegression,
@@ -26,6 +28,19 @@ OBJECT = torch.ones(2, 5, 1, dtype=torch.long)
         (lambda: Objectness()(torch.rand(2, 5, 1), OBJECT.float()), "object"),
         (lambda: Category()(torch.rand(2, 5, 4), torch.rand(2, 5, 1), OBJECT), "category"),
         (lambda: YawCategory()(torch.rand(2, 5, 12), OBJECT, OBJECT[:, :4]), "object"),
+        (lambda: Box2dRefinement()(torch.rand(2, 5, 4), torch.rand(2, 5, 6), OBJECT), "target"),
+        (
+            lambda: DepthUncertainty()(
+                torch.rand(2, 5, 2), torch.rand(2, 5, 1), torch.rand(2, 5, 1), OBJECT
+            ),
+            "log_sigma",
+        ),
+        (
+            lambda: DepthUncertainty()(
+                torch.rand(2, 5, 1), torch.rand(2, 5, 1), torch.rand(2, 4, 1), OBJECT
+            ),
+            "target",
+        ),
     ],
 )
 def test_wrong_shape_or_dtype_raises_contract_error_naming_the_argument(call, argument):

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 
 from mono3d.contracts.testing import generators
 from mono3d.losses import (
+    Box2dRefinement,
     Box2dRegression,
     Box3dRegression,
     Category,
+    DepthUncertainty,
     Objectness,
     YawCategory,
     YawRegression,
@@ -20,7 +22,7 @@ from mono3d.losses import (
 
 @st.composite
 def problems(draw):
-    """A random batch of inputs to all six losses, with masked rows holding junk."""
+    """A random batch of inputs to all eight losses, with masked rows holding junk."""
     b, m = draw(st.integers(0, 3)), draw(st.integers(0, 40))
     c, bins = draw(st.integers(2, 5)), draw(st.integers(2, 12))
     g = draw(generators())
@@ -41,11 +43,18 @@ def problems(draw):
             torch.randn(b, m, bins, generator=g),
             torch.randint(0, bins, (b, m, 1), generator=g),
         ),
+        "box2d_refine": (torch.randn(b, m, 4, generator=g), torch.randn(b, m, 4, generator=g)),
+        # (log sigma, target dz, predicted dz)
+        "depth_uncertainty": (
+            torch.randn(b, m, 1, generator=g),
+            torch.randn(b, m, 1, generator=g),
+            torch.randn(b, m, 1, generator=g),
+        ),
     }
 
 
 def evaluate(p, prediction=None):
-    """All six losses; ``prediction`` overrides the predicted tensors by name."""
+    """All eight losses; ``prediction`` overrides the predicted tensors by name."""
     pred = {
         "box2d": p["box2d"][0],
         "box3d": p["box3d"][0],
@@ -53,6 +62,8 @@ def evaluate(p, prediction=None):
         "objectness": p["objectness"],
         "category": p["category"][0],
         "yaw_category": p["yaw_category"][0],
+        "box2d_refine": p["box2d_refine"][0],
+        "depth_uncertainty": p["depth_uncertainty"][0],
     } | (prediction or {})
     o = p["object"]
     return {
@@ -62,6 +73,10 @@ def evaluate(p, prediction=None):
         "objectness": Objectness()(pred["objectness"], o),
         "category": Category()(pred["category"], p["category"][1], o),
         "yaw_category": YawCategory()(pred["yaw_category"], p["yaw_category"][1], o),
+        "box2d_refine": Box2dRefinement()(pred["box2d_refine"], p["box2d_refine"][1], o),
+        "depth_uncertainty": DepthUncertainty()(
+            pred["depth_uncertainty"], p["depth_uncertainty"][2], p["depth_uncertainty"][1], o
+        ),
     }
 
 
@@ -91,8 +106,14 @@ def test_masked_rows_do_not_matter_and_get_zero_gradient(p):
     # targets of rows a loss does not read hold junk too (ints: out-of-range classes;
     # Category reads no class from negatives, they are background)
     q = dict(p)
-    for name in ("box2d", "box3d", "yaw"):
+    for name in ("box2d", "box3d", "yaw", "box2d_refine"):
         q[name] = (p[name][0], torch.where(o == 1, p[name][1], p["junk"]))
+    depth = p["depth_uncertainty"]
+    q["depth_uncertainty"] = (
+        depth[0],
+        torch.where(o == 1, depth[1], p["junk"]),
+        torch.where(o == 1, depth[2], p["junk"]),
+    )
     q["category"] = (p["category"][0], torch.where(o == 1, p["category"][1], -3))
     q["yaw_category"] = (p["yaw_category"][0], torch.where(o == 1, p["yaw_category"][1], 10**6))
     got = evaluate(q, spoiled)

@@ -8,9 +8,11 @@ import torch.nn.functional as F
 
 from mono3d.losses import (
     DEFAULT_BETA,
+    Box2dRefinement,
     Box2dRegression,
     Box3dRegression,
     Category,
+    DepthUncertainty,
     Objectness,
     YawCategory,
     YawRegression,
@@ -131,3 +133,42 @@ def test_bad_constructor_arguments_are_named():
         Box3dRegression(beta=-1.0)
     with pytest.raises(ValueError, match="normalizer"):
         YawCategory(normalizer="all")  # type: ignore[arg-type]
+
+
+def test_box2d_refinement_is_torchvision_fastrcnn_box_loss():
+    """Smooth-L1 (beta 1/9) over the positives' 4 deltas, divided by the sampled rows."""
+    pred, target = torch.randn(2, 6, 4), torch.randn(2, 6, 4)
+    obj = torch.tensor([[[1], [0], [-1], [1], [0], [0]], [[0], [1], [0], [-1], [-1], [0]]])
+    positive = (obj == 1).expand(-1, -1, 4)
+    expected = F.smooth_l1_loss(pred[positive], target[positive], beta=1 / 9, reduction="sum")
+    torch.testing.assert_close(Box2dRefinement()(pred, target, obj), expected / 9)
+
+
+def test_depth_uncertainty_is_the_laplacian_nll_over_positives():
+    log_sigma = torch.tensor([[[0.5], [-1.0], [2.0]]])
+    pred, target = torch.tensor([[[0.3], [0.1], [9.0]]]), torch.tensor([[[0.1], [0.4], [0.0]]])
+    obj = torch.tensor([[[1], [1], [0]]])
+    loss = DepthUncertainty()(log_sigma, pred, target, obj)
+    rows = math.sqrt(2) * torch.tensor([0.2, 0.3]) * torch.exp(-torch.tensor([0.5, -1.0]))
+    expected = (rows + torch.tensor([0.5, -1.0])).sum() / 2  # mean over the positives
+    torch.testing.assert_close(loss, expected)
+
+
+def test_depth_uncertainty_trains_sigma_only_and_is_smallest_at_the_residual():
+    log_sigma = torch.zeros(1, 1, 1, requires_grad=True)
+    pred = torch.full((1, 1, 1), 0.5, requires_grad=True)
+    target, obj = torch.zeros(1, 1, 1), torch.ones(1, 1, 1, dtype=torch.long)
+    DepthUncertainty()(log_sigma, pred, target, obj).backward()
+    assert pred.grad is None or (pred.grad == 0).all()  # dz is the 3D loss's to learn
+    assert log_sigma.grad is not None and log_sigma.grad.item() != 0
+    # the minimum over sigma is at sigma = sqrt(2) |residual|
+    grid = torch.linspace(-4, 2, 601)
+    values = torch.stack(
+        [DepthUncertainty()(s.view(1, 1, 1), pred.detach(), target, obj) for s in grid]
+    )
+    best = math.exp(float(grid[values.argmin()]))
+    assert abs(best - math.sqrt(2) * 0.5) < 0.02
+    coupled = DepthUncertainty(detach_residual=False)
+    pred.grad = None
+    coupled(log_sigma, pred, target, obj).backward()
+    assert pred.grad is not None and pred.grad.item() > 0

@@ -43,17 +43,22 @@ def _foreground(values: Tensor) -> Tensor:
 
 
 def select_candidates(
-    score: Tensor, boxes: Tensor, ok: Tensor, label: Tensor, nms_thresh: float, k: int
+    score: Tensor,
+    boxes: Tensor,
+    ok: Tensor,
+    label: Tensor,
+    num_labels: int,
+    nms_thresh: float,
+    k: int,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Top-k candidates per image after per-class NMS.
 
     score (b, M) in [0, 1], boxes (b, M, 4), ok (b, M) candidates allowed, label (b, M) their
-    class. Returns (score (b, K), candidate index (b, K) into M, keep (b, K)).
+    class in [0, num_labels). Returns (score (b, K), candidate index (b, K) into M, keep (b, K)).
     """
     b, m = score.shape
     device = score.device
     flat_boxes = torch.where(ok[..., None], boxes, torch.zeros_like(boxes)).reshape(b * m, 4)
-    num_labels = int(label.max()) + 1 if label.numel() else 1
     image = torch.arange(b, device=device)[:, None].expand(b, m)
     # candidates that are not ok score -1: processed last, they can never suppress a real one
     nms_scores = torch.where(ok, score, torch.full_like(score, -1.0))
@@ -132,7 +137,7 @@ def postprocess(
     )
     ok = valid & (prob > score_thresh) & finite
     top, index, keep = select_candidates(
-        ranking, box2d, ok, label, nms_thresh, detections_per_image
+        ranking, box2d, ok, label, num_fg, nms_thresh, detections_per_image
     )
 
     def kept(values: Tensor) -> Tensor:

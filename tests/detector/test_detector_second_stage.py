@@ -1,0 +1,138 @@
+"""The second stage composed: one coder shared by the Detector and the Criterion, the 3D mask
+and normalisation of the losses, and every change of the 3D-head issue switchable by config."""
+
+import pydantic
+import pytest
+import torch
+
+from mono3d.contracts import GroundTruth, Images
+from mono3d.detector import DetectorConfig, build_coder, build_criterion, build_detector
+
+SMALL = {
+    "backbone": {"depth": 18},
+    "neck": {"out_channels": 32},
+    "rpn": {
+        "pre_nms_top_n_train": 200,
+        "pre_nms_top_n_test": 100,
+        "post_nms_top_n_train": 40,
+        "post_nms_top_n_test": 30,
+    },
+    "head": {"fc_dim": 64},
+}
+CALIB = torch.tensor([[240.0, 0, 208, 4.5], [0, 240.0, 60, 0.2], [0, 0, 1, 0.003]])
+
+
+def batch(heights=(40.0, 8.0), depths=(10.0, 12.0)):
+    """One 128x416 image with a car per height (2D box) and depth."""
+    n = len(heights)
+    boxes = torch.tensor([[60.0 + 120 * i, 40.0, 120.0 + 120 * i, 40.0 + h] for i, h in enumerate(heights)])
+    bbox3d = torch.tensor([[-2.0 + 3 * i, 1.6, z, 1.5, 1.6, 3.9] for i, z in enumerate(depths)])
+    images = Images(
+        images=torch.rand(1, 3, 128, 416, generator=torch.Generator().manual_seed(0)),
+        calib=CALIB[None],
+        image_size=torch.tensor([[128, 416]]),
+    )
+    gt = GroundTruth(
+        bbox2d=boxes[None],
+        bbox3d=bbox3d[None],
+        yaw=torch.zeros(1, n, 1),
+        category=torch.ones(1, n, 1, dtype=torch.int64),
+        valid=torch.ones(1, n, dtype=torch.bool),
+        ignore=torch.zeros(1, n, dtype=torch.bool),
+    )
+    return images, gt
+
+
+def losses(config, images, gt, seed=0):
+    torch.manual_seed(seed)
+    detector = build_detector(config)
+    criterion = build_criterion(config, detector.coder)
+    detector.train()
+    return criterion(detector(images, gt), gt, images, generator=torch.Generator().manual_seed(1))
+
+
+def test_one_coder_is_shared_and_config_built_ones_agree():
+    config = DetectorConfig.model_validate(SMALL)
+    detector = build_detector(config)
+    criterion = build_criterion(config, detector.coder)
+    assert criterion.targets.coder is detector.coder
+    assert torch.equal(detector.priors, criterion.targets.priors)
+    other = build_coder(config)
+    assert torch.equal(other.priors, detector.coder.priors)
+    assert other.extra_repr() == detector.coder.extra_repr()
+
+
+def test_objects_too_small_for_3d_still_train_classification():
+    images, gt = batch(heights=(8.0,), depths=(30.0,))  # one 8 px tall car
+    masked = DetectorConfig.model_validate(SMALL | {"proposal_targets": {"min_height_3d": 10}})
+    kept = DetectorConfig.model_validate(SMALL | {"proposal_targets": {"min_height_3d": 0}})
+    a, b = losses(masked, images, gt), losses(kept, images, gt)
+    assert a.num_proposal_pos > 0
+    for term in ("box3d", "yaw", "yaw_category", "depth_uncertainty"):
+        assert a.as_dict()[term].item() == 0.0, term
+        assert b.as_dict()[term].item() != 0.0, term
+    torch.testing.assert_close(a.category, b.category)
+    torch.testing.assert_close(a.box2d_refine, b.box2d_refine)
+
+
+def test_far_objects_get_no_3d_supervision():
+    images, gt = batch(heights=(40.0,), depths=(70.0,))
+    config = DetectorConfig.model_validate(SMALL | {"proposal_targets": {"max_depth_3d": 65}})
+    assert losses(config, images, gt).box3d.item() == 0.0
+
+
+def test_positive_normalisation_weighs_each_positive_by_the_positives():
+    images, gt = batch()
+    base = SMALL | {"proposal_targets": {"min_height_3d": 0}}
+    positive = losses(DetectorConfig.model_validate(base | {"loss": {"normalizer": "positive"}}), images, gt)
+    sampled = losses(DetectorConfig.model_validate(base | {"loss": {"normalizer": "sampled"}}), images, gt)
+    ratio = (positive.num_proposal_pos + positive.num_proposal_neg) / positive.num_proposal_pos
+    for term in ("box3d", "yaw", "depth_uncertainty"):
+        torch.testing.assert_close(positive.as_dict()[term], sampled.as_dict()[term] * ratio)
+    torch.testing.assert_close(positive.category, sampled.category)  # classification unchanged
+    torch.testing.assert_close(positive.box2d_refine, sampled.box2d_refine)
+
+
+def test_every_change_can_be_switched_off():
+    config = DetectorConfig.model_validate(
+        SMALL
+        | {
+            "head": {"fc_dim": 64, "geometry": False},
+            "coder": {"refine_box2d": False, "depth_reference": "proposal"},
+            "loss": {"normalizer": "sampled", "weights": {"box2d_refine": 0, "depth_uncertainty": 0}},
+            "postprocess": {"score": "2d"},
+            "proposal_targets": {"min_height_3d": 0, "max_depth_3d": None},
+        }
+    )
+    detector = build_detector(config).eval()
+    assert not hasattr(detector.head, "fc3d") and detector.score == "2d"
+    assert not detector.coder.refine_box2d and detector.coder.depth_reference == "proposal"
+    images, gt = batch()
+    out = losses(config, images, gt)
+    total = sum(v for k, v in out.terms().items() if k not in ("box2d_refine", "depth_uncertainty"))
+    torch.testing.assert_close(out.total, total)
+    with torch.no_grad():
+        det = detector.predict(images)
+    # without refinement every detection's box is one of the proposals
+    with torch.no_grad():
+        proposals = detector(images).rpn.bbox2d[0]
+    for box in det.bbox2d[0][det.valid[0]]:
+        assert (proposals == box).all(-1).any()
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ({"coder": {"refine_box2d": False}}, "coder"),
+        ({"coder": {"depth_reference": "center"}}, "coder.depth_reference"),
+        ({"postprocess": {"score": "4d"}}, "postprocess.score"),
+        ({"loss": {"normalizer": "all"}}, "loss.normalizer"),
+        ({"loss": {"weights": {"depth": 1.0}}}, "loss.weights"),
+        ({"proposal_targets": {"min_height_3d": -1}}, "proposal_targets.min_height_3d"),
+    ],
+)
+def test_bad_second_stage_settings_name_the_field(section, field):
+    with pytest.raises(pydantic.ValidationError) as error:
+        DetectorConfig.model_validate(section)
+    located = [".".join(str(p) for p in e["loc"]) for e in error.value.errors()]
+    assert any(loc.startswith(field) for loc in located), located
