@@ -135,15 +135,8 @@ def dense_floor(model: Detector, images: Images, proposals: torch.Tensor) -> lis
     """The dense layers of a mono3d step: backbone, FPN, RPN conv head, RoIAlign + head."""
     features = model.neck(model.backbone(images.images))
     object_logit, bbox2d_logit = model.rpn.head(features)
-    head = model.head(features, proposals)
-    return [
-        object_logit,
-        bbox2d_logit,
-        head.bbox3d_logit,
-        head.yaw_resi,
-        head.yaw_logit,
-        head.category_logit,
-    ]
+    head = model.head(features, proposals, images.calib)
+    return [object_logit, bbox2d_logit, *head.as_dict().values()]
 
 
 def trivial_loss(outputs: list[torch.Tensor]) -> torch.Tensor:
@@ -172,8 +165,8 @@ def make_variants(args: argparse.Namespace, keys: list[str]) -> dict[str, Callab
     images, gt = scene(b, h, w, n=args.objects)
     fast = [k.endswith("-fast") for k in keys if "-tv" not in k]
     config = DetectorConfig(backbone=BackboneConfig(depth=50, norm="frozen", frozen_stages=0))
-    criterion = build_criterion(config)
     ours = build_detector(config) if not all(fast) else None
+    criterion = build_criterion(config, ours.coder if ours is not None else None)
     ours_fast = None
     if any(fast):
         fast_config = DetectorConfig(
