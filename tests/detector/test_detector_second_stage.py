@@ -8,17 +8,6 @@ import torch
 from mono3d.contracts import GroundTruth, Images
 from mono3d.detector import DetectorConfig, build_coder, build_criterion, build_detector
 
-SMALL = {
-    "backbone": {"depth": 18},
-    "neck": {"out_channels": 32},
-    "rpn": {
-        "pre_nms_top_n_train": 200,
-        "pre_nms_top_n_test": 100,
-        "post_nms_top_n_train": 40,
-        "post_nms_top_n_test": 30,
-    },
-    "head": {"fc_dim": 64},
-}
 CALIB = torch.tensor([[240.0, 0, 208, 4.5], [0, 240.0, 60, 0.2], [0, 0, 1, 0.003]])
 
 
@@ -51,8 +40,8 @@ def losses(config, images, gt, seed=0):
     return criterion(detector(images, gt), gt, images, generator=torch.Generator().manual_seed(1))
 
 
-def test_one_coder_is_shared_and_config_built_ones_agree():
-    config = DetectorConfig.model_validate(SMALL)
+def test_one_coder_is_shared_and_config_built_ones_agree(small_config):
+    config = small_config()
     detector = build_detector(config)
     criterion = build_criterion(config, detector.coder)
     assert criterion.targets.coder is detector.coder
@@ -62,10 +51,10 @@ def test_one_coder_is_shared_and_config_built_ones_agree():
     assert other.extra_repr() == detector.coder.extra_repr()
 
 
-def test_objects_too_small_for_3d_still_train_classification():
+def test_objects_too_small_for_3d_still_train_classification(small_config):
     images, gt = batch(heights=(8.0,), depths=(30.0,))  # one 8 px tall car
-    masked = DetectorConfig.model_validate(SMALL | {"proposal_targets": {"min_height_3d": 10}})
-    kept = DetectorConfig.model_validate(SMALL | {"proposal_targets": {"min_height_3d": 0}})
+    masked = small_config(proposal_targets={"min_height_3d": 10})
+    kept = small_config(proposal_targets={"min_height_3d": 0})
     a, b = losses(masked, images, gt), losses(kept, images, gt)
     assert a.num_proposal_pos > 0
     for term in ("box3d", "yaw", "yaw_category", "depth_uncertainty"):
@@ -75,17 +64,17 @@ def test_objects_too_small_for_3d_still_train_classification():
     torch.testing.assert_close(a.box2d_refine, b.box2d_refine)
 
 
-def test_far_objects_get_no_3d_supervision():
+def test_far_objects_get_no_3d_supervision(small_config):
     images, gt = batch(heights=(40.0,), depths=(70.0,))
-    config = DetectorConfig.model_validate(SMALL | {"proposal_targets": {"max_depth_3d": 65}})
+    config = small_config(proposal_targets={"max_depth_3d": 65})
     assert losses(config, images, gt).box3d.item() == 0.0
 
 
-def test_positive_normalisation_weighs_each_positive_by_the_positives():
+def test_positive_normalisation_weighs_each_positive_by_the_positives(small_config):
     images, gt = batch()
-    base = SMALL | {"proposal_targets": {"min_height_3d": 0}}
-    positive = losses(DetectorConfig.model_validate(base | {"loss": {"normalizer": "positive"}}), images, gt)
-    sampled = losses(DetectorConfig.model_validate(base | {"loss": {"normalizer": "sampled"}}), images, gt)
+    base = {"proposal_targets": {"min_height_3d": 0}}
+    positive = losses(small_config(**base, loss={"normalizer": "positive"}), images, gt)
+    sampled = losses(small_config(**base, loss={"normalizer": "sampled"}), images, gt)
     ratio = (positive.num_proposal_pos + positive.num_proposal_neg) / positive.num_proposal_pos
     for term in ("box3d", "yaw", "depth_uncertainty"):
         torch.testing.assert_close(positive.as_dict()[term], sampled.as_dict()[term] * ratio)
@@ -93,16 +82,13 @@ def test_positive_normalisation_weighs_each_positive_by_the_positives():
     torch.testing.assert_close(positive.box2d_refine, sampled.box2d_refine)
 
 
-def test_every_change_can_be_switched_off():
-    config = DetectorConfig.model_validate(
-        SMALL
-        | {
-            "head": {"fc_dim": 64, "geometry": False},
-            "coder": {"refine_box2d": False, "depth_reference": "proposal"},
-            "loss": {"normalizer": "sampled", "weights": {"box2d_refine": 0, "depth_uncertainty": 0}},
-            "postprocess": {"score": "2d"},
-            "proposal_targets": {"min_height_3d": 0, "max_depth_3d": None},
-        }
+def test_every_change_can_be_switched_off(small_config):
+    config = small_config(
+        head={"fc_dim": 64, "geometry": False},
+        coder={"refine_box2d": False, "depth_reference": "proposal"},
+        loss={"normalizer": "sampled", "weights": {"box2d_refine": 0, "depth_uncertainty": 0}},
+        postprocess={"score": "2d"},
+        proposal_targets={"min_height_3d": 0, "max_depth_3d": None},
     )
     detector = build_detector(config).eval()
     assert not hasattr(detector.head, "fc3d") and detector.score == "2d"

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from mono3d.contracts import HeadOutput, NeckFeatures
 from mono3d.contracts.testing import boxes2d, calibs, generators, image_sizes, padded_hw
+from mono3d.geometry import decode_box2d
 from mono3d.head import RoIHead
 
 CH = 8
@@ -149,3 +150,32 @@ def test_geometry_reaches_only_the_3d_outputs():
             torch.testing.assert_close(a.as_dict()[name], b.as_dict()[name])
         for name in ("bbox3d_logit", "depth_log_sigma"):
             assert (a.as_dict()[name] != b.as_dict()[name]).any() == geometry
+
+
+def test_refined_geometry_reads_the_heads_own_2d_deltas():
+    """geometry_source='refined': the 3D branch sees the proposal moved by the class deltas
+    averaged with the object-class probabilities; 'proposal' ignores the deltas."""
+    g = torch.Generator().manual_seed(3)
+    features = _features(1, 64, 96, g)
+    proposals = torch.tensor([[[4.0, 4.0, 40.0, 30.0], [10.0, 0.0, 90.0, 60.0]]])
+    refined = RoIHead(in_channels=CH, fc_dim=32, geometry_source="refined").eval()
+    plain = RoIHead(in_channels=CH, fc_dim=32, geometry_source="proposal").eval()
+    plain.load_state_dict(refined.state_dict())
+    with torch.no_grad():
+        zero = refined(features, proposals, _calib(1))  # deltas ~0: the same as the proposal
+        torch.testing.assert_close(zero.bbox3d_logit, plain(features, proposals, _calib(1)).bbox3d_logit, rtol=1e-3, atol=1e-5)
+        torch.nn.init.normal_(refined.bbox2d_pred.weight, std=0.5)
+        out = refined(features, proposals, _calib(1))
+        weight = torch.softmax(out.category_logit, -1)[..., 1:]
+        weight = weight / weight.sum(-1, keepdim=True)
+        deltas = (weight[..., None] * out.bbox2d_logit[:, :, 1:]).sum(2)
+        expected = decode_box2d(deltas, proposals, (10.0, 10.0, 5.0, 5.0))
+        torch.testing.assert_close(refined.refined_boxes(proposals, out.category_logit, out.bbox2d_logit), expected)
+        assert not torch.allclose(out.bbox3d_logit, zero.bbox3d_logit)
+
+
+def test_unknown_geometry_source_is_named():
+    import pytest
+
+    with pytest.raises(ValueError, match="geometry_source"):
+        RoIHead(in_channels=CH, geometry_source="anchor")

@@ -21,7 +21,7 @@ ALLOWED = {
     "backbone": {"contracts"},
     "neck": {"contracts"},
     "rpn": {"contracts", "geometry"},
-    "head": {"contracts"},
+    "head": {"contracts", "geometry"},
     "auxi": {"contracts", "geometry"},
     "losses": {"contracts"},
     "logger": set(),

@@ -28,7 +28,11 @@ def build_detector(config: DetectorConfig) -> Detector:
     backbone = ResNet.from_config(config.backbone)
     neck = FPN.from_config(config.neck, in_channels=STAGE_CHANNELS[config.backbone.depth])
     rpn = RPN.from_config(config.rpn, in_channels=config.neck.out_channels)
-    head = RoIHead.from_config(config.head, in_channels=config.neck.out_channels)
+    head = RoIHead.from_config(
+        config.head,
+        in_channels=config.neck.out_channels,
+        refine_weights=config.coder.refine_weights,
+    )
     return Detector(
         backbone=backbone,
         neck=neck,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validato
 
 from mono3d.auxi import AnchorTargetConfig, ProposalTargetConfig
 from mono3d.backbone import BackboneConfig
+from mono3d.contracts import LossOutput
 from mono3d.geometry import DEFAULT_REFINE_WEIGHTS, DepthReference
 from mono3d.head import HeadConfig
 from mono3d.neck import NeckConfig
@@ -29,16 +30,8 @@ DEFAULT_CLASS_PRIORS: dict[str, tuple[float, float, float]] = {
     "Tram": (3.53, 2.54, 16.09),
 }
 
-LossTerm = Literal[
-    "box2d",
-    "objectness",
-    "box3d",
-    "yaw",
-    "category",
-    "yaw_category",
-    "box2d_refine",
-    "depth_uncertainty",
-]
+#: a loss term's name: one of ``LossOutput.TERMS`` (the bundle is their one home)
+LossTerm = Literal[LossOutput.TERMS]  # type: ignore[valid-type]
 
 
 class LossConfig(BaseModel):

@@ -1,5 +1,7 @@
 """The RoI head's configuration (data only; ``RoIHead.from_config`` maps it to arguments)."""
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -14,7 +16,9 @@ class HeadConfig(BaseModel):
         canonical_scale pixels pools from level canonical_level (4 = s4, stride 16).
     geometry: the 3D outputs also read the proposal's intrinsics-normalised geometry
         (edges as ray slopes, log size; the head then needs the calib). geometry_dim: width
-        of the two layers that embed it (64).
+        of the two layers that embed it (64). geometry_source: whose geometry, the
+        proposal's or its refined box's (``refined``: the head's own 2D deltas applied, no
+        gradient; less proposal jitter).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -28,3 +32,4 @@ class HeadConfig(BaseModel):
     canonical_level: int = Field(default=4, ge=0)
     geometry: bool = True
     geometry_dim: int = Field(default=64, ge=1)
+    geometry_source: Literal["proposal", "refined"] = "refined"

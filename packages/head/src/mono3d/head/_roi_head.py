@@ -12,6 +12,7 @@ from torchvision.ops import MultiScaleRoIAlign
 from torchvision.ops.poolers import initLevelMapper
 
 from mono3d.contracts import ContractError, HeadOutput, NeckFeatures, contract
+from mono3d.geometry import DEFAULT_REFINE_WEIGHTS, decode_box2d
 
 from ._config import HeadConfig
 from ._geometry import GEOMETRY_FEATURES, proposal_geometry
@@ -19,6 +20,8 @@ from ._geometry import GEOMETRY_FEATURES, proposal_geometry
 #: feature map names pooled from, and their scales (1 / stride)
 LEVELS: tuple[str, str, str] = ("s2", "s3", "s4")
 SCALES: tuple[float, float, float] = (1 / 4, 1 / 8, 1 / 16)
+#: whose geometry the 3D branch reads
+GEOMETRY_SOURCES: tuple[str, ...] = ("proposal", "refined")
 #: pyramid level numbers of s2 and s4 (level k has stride 2**k)
 MIN_LEVEL, MAX_LEVEL = 2, 4
 
@@ -39,12 +42,16 @@ class RoIHead(nn.Module):
     layers read a 3D branch instead: the proposal's six intrinsics-normalised numbers
     (:func:`proposal_geometry`) through two ReLU layers of ``geometry_dim``, joined to the
     appearance vector, through one ReLU layer of ``fc_dim``; without it they read the
-    appearance vector (the head before this branch existed). Output layers are initialised
+    appearance vector (the head before this branch existed). ``geometry_source`` says whose
+    geometry: the proposal's (``proposal``) or its refined box's (``refined``: the
+    proposal moved by the head's own 2D deltas averaged over the object classes with their
+    softmax probabilities, no gradient, decoded with ``refine_weights``), which carries less
+    of the proposal's jitter. Output layers are initialised
     normal with zero bias: 3D, uncertainty, 2D refinement and yaw std 0.001, category 0.01.
 
     Keyword-only arguments: in_channels (the neck's c), num_classes (C), num_bins (B),
     roi_size, sampling_ratio, fc_dim, canonical_scale, canonical_level, geometry,
-    geometry_dim.
+    geometry_dim, geometry_source, refine_weights (the coder's).
     """
 
     def __init__(
@@ -60,6 +67,8 @@ class RoIHead(nn.Module):
         canonical_level: int = 4,
         geometry: bool = True,
         geometry_dim: int = 64,
+        geometry_source: str = "refined",
+        refine_weights: tuple[float, float, float, float] = DEFAULT_REFINE_WEIGHTS,
     ) -> None:
         super().__init__()
         for name, value, low in (
@@ -75,7 +84,13 @@ class RoIHead(nn.Module):
                 raise ValueError(f"{name}={value!r}: expected >= {low}")
         self.in_channels, self.num_classes, self.num_bins = in_channels, num_classes, num_bins
         self.roi_size, self.fc_dim = roi_size, fc_dim
+        if geometry_source not in GEOMETRY_SOURCES:
+            raise ValueError(
+                f"geometry_source={geometry_source!r}: expected one of {GEOMETRY_SOURCES}"
+            )
         self.geometry = bool(geometry)
+        self.geometry_source = geometry_source
+        self.refine_weights = tuple(float(w) for w in refine_weights)
 
         self.pooler = MultiScaleRoIAlign(
             list(LEVELS),
@@ -115,8 +130,15 @@ class RoIHead(nn.Module):
             nn.init.zeros_(layer.bias)
 
     @classmethod
-    def from_config(cls, cfg: HeadConfig, *, in_channels: int) -> "RoIHead":
-        """The head a :class:`HeadConfig` describes, on a neck with ``in_channels``."""
+    def from_config(
+        cls,
+        cfg: HeadConfig,
+        *,
+        in_channels: int,
+        refine_weights: tuple[float, float, float, float] = DEFAULT_REFINE_WEIGHTS,
+    ) -> "RoIHead":
+        """The head a :class:`HeadConfig` describes, on a neck with ``in_channels``, its 2D
+        deltas read with the box coder's ``refine_weights``."""
         return RoIHead(
             in_channels=in_channels,
             num_classes=cfg.num_classes,
@@ -128,6 +150,8 @@ class RoIHead(nn.Module):
             canonical_level=cfg.canonical_level,
             geometry=cfg.geometry,
             geometry_dim=cfg.geometry_dim,
+            geometry_source=cfg.geometry_source,
+            refine_weights=refine_weights,
         )
 
     @contract
@@ -159,6 +183,9 @@ class RoIHead(nn.Module):
         b, nhd = proposals.shape[:2]
         x = self.pool(features, proposals).flatten(1)
         x = self.relu(self.fc7(self.relu(self.fc6(x))))
+        c, nb = self.num_classes, self.num_bins
+        category_logit = self.category_pred(x).view(b, nhd, c)
+        bbox2d_logit = self.bbox2d_pred(x).view(b, nhd, c, 4)
         x3d = x
         if self.geometry:
             if calib is None:
@@ -171,18 +198,31 @@ class RoIHead(nn.Module):
                     f"RoIHead.forward: calib has b={calib.shape[0]} "
                     f"(shape {tuple(calib.shape)}) but proposals have b={b}"
                 )
-            g = proposal_geometry(proposals, calib).to(x.dtype).flatten(0, 1)
+            boxes = proposals
+            if self.geometry_source == "refined":
+                boxes = self.refined_boxes(proposals, category_logit, bbox2d_logit)
+            g = proposal_geometry(boxes, calib).to(x.dtype).flatten(0, 1)
             g = self.relu(self.geometry_fc2(self.relu(self.geometry_fc1(g))))
             x3d = self.relu(self.fc3d(torch.cat([x, g.to(x.dtype)], dim=1)))
-        c, nb = self.num_classes, self.num_bins
         return HeadOutput(
             bbox3d_logit=self.bbox3d_pred(x3d).view(b, nhd, c, 6),
             yaw_resi=self.yaw_resi_pred(x).view(b, nhd, c, nb),
             yaw_logit=self.yaw_logit_pred(x).view(b, nhd, c, nb),
-            category_logit=self.category_pred(x).view(b, nhd, c),
-            bbox2d_logit=self.bbox2d_pred(x).view(b, nhd, c, 4),
+            category_logit=category_logit,
+            bbox2d_logit=bbox2d_logit,
             depth_log_sigma=self.depth_log_sigma_pred(x3d).view(b, nhd, c),
         )
+
+    def refined_boxes(
+        self, proposals: Tensor, category_logit: Tensor, bbox2d_logit: Tensor
+    ) -> Tensor:
+        """(b, Nhd, 4) float32: each proposal moved by the object classes' 2D deltas averaged
+        with their softmax probabilities (renormalised over the object classes), no gradient."""
+        with torch.no_grad():
+            weight = torch.softmax(category_logit.float(), dim=-1)[..., 1:]
+            weight = weight / weight.sum(dim=-1, keepdim=True).clamp(min=1e-12)
+            deltas = (weight[..., None] * bbox2d_logit[:, :, 1:].float()).sum(dim=2)
+            return decode_box2d(deltas, proposals.float(), self.refine_weights)
 
     def _check(self, features: NeckFeatures, proposals: Tensor) -> None:
         b, c = features.s2.shape[:2]
