@@ -3,7 +3,7 @@ a run's predictions (KITTI AP + recall of moderate cars at a score threshold).
 
     python benchmarks/bench_accuracy.py [kitti|synthetic] [--work DIR] [--steps S]
         End to end, as in BENCHMARKS.md (no argument: both, one after the other). ``kitti``:
-        train on the real frames of ../shared/data/kitti_sample and score the same frames
+        train on the real frames of tests/data/kitti_sample and score the same frames
         (the overfit check); ``synthetic``: write a 4000-frame synthetic set (128x416, seed 0,
         3800 train / 200 val), train on train, score val. Each trains ``configs/synthetic.yaml``
         with the mono3d command (one torch thread unless OMP_NUM_THREADS says otherwise),
@@ -54,7 +54,7 @@ from mono3d.geometry import box3d_iou, box_iou, boxes7
 from mono3d.train import load_detector, predict_images
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-KITTI_SAMPLE = REPO.parent / "shared" / "data" / "kitti_sample"
+KITTI_SAMPLE = REPO / "tests" / "data" / "kitti_sample"
 CONFIG = REPO / "configs" / "synthetic.yaml"
 
 CLASSES = ("Car", "Pedestrian", "Cyclist")

@@ -18,12 +18,13 @@ except ImportError:  # pragma: no cover - logger-only environment
 register_profiles()
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-KITTI_SAMPLE = ROOT.parent / "shared" / "data" / "kitti_sample"
+KITTI_SAMPLE = ROOT / "tests" / "data" / "kitti_sample"
 
 
 @pytest.fixture(scope="session")
 def kitti_sample() -> pathlib.Path:
-    """The real 11-frame KITTI sample (../shared/data/kitti_sample relative to the root)."""
+    """The real 11-frame KITTI sample kept in the repository (tests/data/kitti_sample: see its
+    README.md and LICENSE.md, CC BY-NC-SA 3.0). Part of the checkout, so a missing folder fails."""
     if not (KITTI_SAMPLE / "training" / "label_2").is_dir():
-        pytest.skip(f"KITTI sample not found at {KITTI_SAMPLE}")
+        pytest.fail(f"KITTI sample missing at {KITTI_SAMPLE} (it belongs to the checkout)")
     return KITTI_SAMPLE

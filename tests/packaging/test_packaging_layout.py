@@ -51,6 +51,9 @@ def block_of(pyproject: pathlib.Path) -> tuple[str, dict]:
 
 
 @pytest.mark.parametrize("pyproject", PYPROJECTS, ids=lambda p: p.parent.name)
+ROOT_LICENSE = pathlib.Path(__file__).resolve().parents[2] / "LICENSE"
+
+
 def test_distribution_layout(pyproject):
     block, project = block_of(pyproject)
     folder = pyproject.parent
@@ -60,6 +63,11 @@ def test_distribution_layout(pyproject):
     assert (package / "__init__.py").is_file()
     assert (package / "py.typed").is_file(), f"{block} ships no py.typed"
     assert (folder / "README.md").is_file()
+    licence = folder / "LICENSE"
+    assert licence.is_file() and licence.read_bytes() == ROOT_LICENSE.read_bytes(), (
+        f"{block}: LICENSE must be the root's Apache-2.0 text (it ships in the wheel)"
+    )
+    assert project.get("license-files") == ["LICENSE"], f"{block}: declare license-files"
     declared = {
         d.split(">")[0].split("=")[0].split("[")[0].strip() for d in project.get("dependencies", [])
     }
