@@ -50,10 +50,10 @@ def block_of(pyproject: pathlib.Path) -> tuple[str, dict]:
     return project["name"].removeprefix("mono3d-"), project
 
 
-@pytest.mark.parametrize("pyproject", PYPROJECTS, ids=lambda p: p.parent.name)
 ROOT_LICENSE = pathlib.Path(__file__).resolve().parents[2] / "LICENSE"
 
 
+@pytest.mark.parametrize("pyproject", PYPROJECTS, ids=lambda p: p.parent.name)
 def test_distribution_layout(pyproject):
     block, project = block_of(pyproject)
     folder = pyproject.parent
