@@ -240,14 +240,18 @@ def test_proposal_targets_decode_to_the_matched_object(scene):
     assert torch.equal(a.object3d, a.object)  # no 3D mask: every positive is 3D-supervised
     prior = PRIORS[a.category[..., 0]]
     # the default coder: the 3D logit is relative to the matched object's own 2D box
-    decoded = decode_box3d(a.bbox3d_logit.double(), a.bbox2d.double(), prior.double(), calib.double())
+    decoded = decode_box3d(
+        a.bbox3d_logit.double(), a.bbox2d.double(), prior.double(), calib.double()
+    )
     assert torch.allclose(decoded[fg], a.bbox3d[fg].double(), rtol=1e-4, atol=1e-3)
     refined = decode_box2d(a.bbox2d_logit.double(), proposals.double(), DEFAULT_REFINE_WEIGHTS)
     assert torch.allclose(refined[fg], a.bbox2d[fg].double(), rtol=1e-4, atol=1e-3)
     # a coder that encodes against the proposal decodes against the proposal
     coder = BoxCoder(priors=DEFAULT_PRIORS, num_bins=NUM_BINS, depth_reference="proposal")
     p = align(gt, proposals, valid, calib, seed, **NO_SAMPLING, **NO_3D_MASK, coder=coder)
-    decoded = decode_box3d(p.bbox3d_logit.double(), proposals.double(), prior.double(), calib.double())
+    decoded = decode_box3d(
+        p.bbox3d_logit.double(), proposals.double(), prior.double(), calib.double()
+    )
     assert torch.allclose(decoded[fg], a.bbox3d[fg].double(), rtol=1e-4, atol=1e-3)
     alpha = alpha_from_rotation_y(a.yaw[..., 0], a.bbox3d[..., 0], a.bbox3d[..., 2])
     yaw = decode_yaw(a.yaw_category[..., 0], a.yaw_resi[..., 0], NUM_BINS)

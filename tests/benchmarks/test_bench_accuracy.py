@@ -3,6 +3,7 @@ the real KITTI sample: perfect detections reach full recall and the AP cap; wron
 wrong 2D boxes or low scores lose recall."""
 
 import importlib.util
+import itertools
 import pathlib
 import sys
 
@@ -126,7 +127,7 @@ def test_ablation_variants_add_one_change_at_a_time_and_end_at_the_config(bench)
     from mono3d.train import load_train_config
 
     variants = list(bench.ablation_variants().values())
-    for before, after in zip(variants, variants[1:]):
+    for before, after in itertools.pairwise(variants):
         changed = set(after) - set(before)
         assert 1 <= len(changed) <= 2, changed
     shipped = load_train_config(bench.CONFIG).model.model_dump()

@@ -167,8 +167,13 @@ def test_decoding_recovers_the_encoded_box_and_yaw(data, n, cls, coder):
     )
     # the object's 2D box: the proposal moved and resized a little (inside the image)
     shift = torch.tensor([2.0, -1.0, -3.0, 2.0], dtype=torch.float64)
-    box2d = torch.minimum(torch.maximum(proposals + shift, proposals.new_zeros(4)), proposals.new_tensor([1280.0, 384.0] * 2))
-    box2d = torch.where((box2d[..., 2:] - box2d[..., :2] > 1).all(-1, keepdim=True), box2d, proposals)
+    box2d = torch.minimum(
+        torch.maximum(proposals + shift, proposals.new_zeros(4)),
+        proposals.new_tensor([1280.0, 384.0] * 2),
+    )
+    box2d = torch.where(
+        (box2d[..., 2:] - box2d[..., :2] > 1).all(-1, keepdim=True), box2d, proposals
+    )
     if not coder.refine_box2d:
         box2d = proposals
     deltas, logit, yaw_bin, resi = coder.encode(
@@ -201,7 +206,9 @@ def test_decoding_recovers_the_encoded_box_and_yaw(data, n, cls, coder):
     )
     assert int(det.valid.sum()) == n
     order = torch.cdist(det.bbox2d[det.valid].double(), box2d[0]).argmin(dim=1)
-    torch.testing.assert_close(det.bbox2d[det.valid].double(), box2d[0, order], atol=1e-4, rtol=1e-6)
+    torch.testing.assert_close(
+        det.bbox2d[det.valid].double(), box2d[0, order], atol=1e-4, rtol=1e-6
+    )
     torch.testing.assert_close(
         det.bbox3d[det.valid].double(), box3d[0, order], atol=1e-3, rtol=1e-4
     )

@@ -14,7 +14,9 @@ CALIB = torch.tensor([[240.0, 0, 208, 4.5], [0, 240.0, 60, 0.2], [0, 0, 1, 0.003
 def batch(heights=(40.0, 8.0), depths=(10.0, 12.0)):
     """One 128x416 image with a car per height (2D box) and depth."""
     n = len(heights)
-    boxes = torch.tensor([[60.0 + 120 * i, 40.0, 120.0 + 120 * i, 40.0 + h] for i, h in enumerate(heights)])
+    boxes = torch.tensor(
+        [[60.0 + 120 * i, 40.0, 120.0 + 120 * i, 40.0 + h] for i, h in enumerate(heights)]
+    )
     bbox3d = torch.tensor([[-2.0 + 3 * i, 1.6, z, 1.5, 1.6, 3.9] for i, z in enumerate(depths)])
     images = Images(
         images=torch.rand(1, 3, 128, 416, generator=torch.Generator().manual_seed(0)),

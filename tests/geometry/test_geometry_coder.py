@@ -42,7 +42,15 @@ def scenes(draw):
     box2d = proposals + 0.2 * side * (torch.rand(b, m, 4, generator=g, dtype=torch.float64) - 0.5)
     category = torch.randint(1, 4, (b, m), generator=g)
     calib = draw(calibs(b, h, w)).double()
-    return box2d, draw(boxes3d(b, m)).double(), draw(yaws(b, m))[..., 0].double(), category, proposals, calib, size
+    return (
+        box2d,
+        draw(boxes3d(b, m)).double(),
+        draw(yaws(b, m))[..., 0].double(),
+        category,
+        proposals,
+        calib,
+        size,
+    )
 
 
 @given(scenes(), st.sampled_from(["box2d", "proposal"]), st.integers(1, 12))
@@ -55,7 +63,9 @@ def test_encode_then_decode_gives_the_object_back(scene, reference, bins):
     b, m = category.shape
     yaw_logit = torch.nn.functional.one_hot(yaw_bin, bins).double()
     resi = yaw_resi[..., None].expand(b, m, bins).contiguous()
-    bbox3d_back, alpha, ry_back = coder.decode(refined, logit, yaw_logit, resi, category, proposals, calib)
+    bbox3d_back, _alpha, ry_back = coder.decode(
+        refined, logit, yaw_logit, resi, category, proposals, calib
+    )
     torch.testing.assert_close(bbox3d_back, bbox3d, rtol=1e-6, atol=1e-6)
     assert (wrap_angle(ry_back - ry).abs() < 1e-6).all()
     # the logit is relative to the chosen reference box, and to nothing else
@@ -109,8 +119,23 @@ def test_wrong_shapes_name_the_tensor():
     calib = torch.eye(3, 4).expand(2, 3, 4)
     boxes = torch.zeros(2, 5, 4)
     with pytest.raises(ContractError, match="parameter 'bbox3d'"):
-        coder.encode(boxes, torch.zeros(2, 5, 7), torch.zeros(2, 5), torch.ones(2, 5, dtype=torch.long), boxes, calib)
+        coder.encode(
+            boxes,
+            torch.zeros(2, 5, 7),
+            torch.zeros(2, 5),
+            torch.ones(2, 5, dtype=torch.long),
+            boxes,
+            calib,
+        )
     with pytest.raises(ContractError, match="parameter 'category'"):
         coder.encode(boxes, torch.zeros(2, 5, 6), torch.zeros(2, 5), torch.ones(2, 5), boxes, calib)
     with pytest.raises(ContractError, match="parameter 'yaw_resi'"):
-        coder.decode(boxes, torch.zeros(2, 5, 6), torch.zeros(2, 5, 12), torch.zeros(2, 5, 11), torch.ones(2, 5, dtype=torch.long), boxes, calib)
+        coder.decode(
+            boxes,
+            torch.zeros(2, 5, 6),
+            torch.zeros(2, 5, 12),
+            torch.zeros(2, 5, 11),
+            torch.ones(2, 5, dtype=torch.long),
+            boxes,
+            calib,
+        )

@@ -163,14 +163,21 @@ def test_refined_geometry_reads_the_heads_own_2d_deltas():
     plain.load_state_dict(refined.state_dict())
     with torch.no_grad():
         zero = refined(features, proposals, _calib(1))  # deltas ~0: the same as the proposal
-        torch.testing.assert_close(zero.bbox3d_logit, plain(features, proposals, _calib(1)).bbox3d_logit, rtol=1e-3, atol=1e-5)
+        torch.testing.assert_close(
+            zero.bbox3d_logit,
+            plain(features, proposals, _calib(1)).bbox3d_logit,
+            rtol=1e-3,
+            atol=1e-5,
+        )
         torch.nn.init.normal_(refined.bbox2d_pred.weight, std=0.5)
         out = refined(features, proposals, _calib(1))
         weight = torch.softmax(out.category_logit, -1)[..., 1:]
         weight = weight / weight.sum(-1, keepdim=True)
         deltas = (weight[..., None] * out.bbox2d_logit[:, :, 1:]).sum(2)
         expected = decode_box2d(deltas, proposals, (10.0, 10.0, 5.0, 5.0))
-        torch.testing.assert_close(refined.refined_boxes(proposals, out.category_logit, out.bbox2d_logit), expected)
+        torch.testing.assert_close(
+            refined.refined_boxes(proposals, out.category_logit, out.bbox2d_logit), expected
+        )
         assert not torch.allclose(out.bbox3d_logit, zero.bbox3d_logit)
 
 

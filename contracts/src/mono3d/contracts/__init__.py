@@ -6,16 +6,12 @@ DESIGN.md section 3, the checked bundles, the ``contract`` decorator and the che
 
 from . import _aliases
 from ._aliases import AlignedBox2d as AlignedBox2d
-from ._aliases import SelectedDepthLogSigma as SelectedDepthLogSigma
-from ._aliases import SelectedBox2dLogit as SelectedBox2dLogit
-from ._aliases import AlignedObject3d as AlignedObject3d
 from ._aliases import AlignedBox2dLogit as AlignedBox2dLogit
-from ._aliases import HeadDepthLogSigma as HeadDepthLogSigma
-from ._aliases import HeadBox2dLogit as HeadBox2dLogit
 from ._aliases import AlignedBox3d as AlignedBox3d
 from ._aliases import AlignedBox3dLogit as AlignedBox3dLogit
 from ._aliases import AlignedCategory as AlignedCategory
 from ._aliases import AlignedObject as AlignedObject
+from ._aliases import AlignedObject3d as AlignedObject3d
 from ._aliases import AlignedYaw as AlignedYaw
 from ._aliases import AlignedYawCategory as AlignedYawCategory
 from ._aliases import AlignedYawResi as AlignedYawResi
@@ -45,8 +41,10 @@ from ._aliases import GtCategory as GtCategory
 from ._aliases import GtIgnore as GtIgnore
 from ._aliases import GtValid as GtValid
 from ._aliases import GtYaw as GtYaw
+from ._aliases import HeadBox2dLogit as HeadBox2dLogit
 from ._aliases import HeadBox3dLogit as HeadBox3dLogit
 from ._aliases import HeadCategoryLogit as HeadCategoryLogit
+from ._aliases import HeadDepthLogSigma as HeadDepthLogSigma
 from ._aliases import HeadYawLogit as HeadYawLogit
 from ._aliases import HeadYawResi as HeadYawResi
 from ._aliases import ImageSizeTensor as ImageSizeTensor
@@ -58,8 +56,10 @@ from ._aliases import ProposalBox2d as ProposalBox2d
 from ._aliases import ProposalLogit as ProposalLogit
 from ._aliases import ProposalValid as ProposalValid
 from ._aliases import Scalar as Scalar
+from ._aliases import SelectedBox2dLogit as SelectedBox2dLogit
 from ._aliases import SelectedBox3dLogit as SelectedBox3dLogit
 from ._aliases import SelectedCategoryLogit as SelectedCategoryLogit
+from ._aliases import SelectedDepthLogSigma as SelectedDepthLogSigma
 from ._aliases import SelectedYawLogit as SelectedYawLogit
 from ._aliases import SelectedYawResi as SelectedYawResi
 from ._bundle import Bundle as Bundle

@@ -16,7 +16,6 @@ from mono3d.contracts import (
     check_same_batch,
     contract,
 )
-
 from mono3d.geometry import BoxCoder
 
 from ._postprocess import SCORES, postprocess

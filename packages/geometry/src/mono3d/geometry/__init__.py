@@ -27,12 +27,12 @@ from ._camera import MIN_DEPTH as MIN_DEPTH
 from ._camera import project_points as project_points
 from ._camera import unproject_points as unproject_points
 from ._codec3d import decode_box3d as decode_box3d
+from ._codec3d import encode_box3d as encode_box3d
 from ._coder import DEFAULT_REFINE_WEIGHTS as DEFAULT_REFINE_WEIGHTS
 from ._coder import DEPTH_REFERENCES as DEPTH_REFERENCES
 from ._coder import BoxCoder as BoxCoder
 from ._coder import DepthReference as DepthReference
 from ._coder import priors_tensor as priors_tensor
-from ._codec3d import encode_box3d as encode_box3d
 from ._delta2d import DEFAULT_DELTA_CLAMP as DEFAULT_DELTA_CLAMP
 from ._delta2d import decode_box2d as decode_box2d
 from ._delta2d import encode_box2d as encode_box2d

@@ -25,7 +25,7 @@ MIN_SIDE = 1.0
 
 
 def _nonzero(focal: Tensor) -> Tensor:
-    """``focal`` with entries closer to 0 than 1e-6 replaced by 1e-6 (a broken calib stays finite)."""
+    """``focal`` with entries nearer 0 than 1e-6 set to 1e-6 (a broken calib stays finite)."""
     return torch.where(focal.abs() < 1e-6, torch.full_like(focal, 1e-6), focal)
 
 
