@@ -293,8 +293,9 @@ class Detections(Bundle):
 
     bbox2d: pixels (the refined box when the coder refines). score: the class probability,
     times the 3D confidence exp(-sigma_z) when post-processing scores in 3D; in [0, 1].
-    category: 1..C-1. bbox3d: (x, y, z, h, w, l), bottom-face centre, metres. yaw: rotation_y. alpha: observation angle. valid: real rows,
-    sorted by score within each image.
+    category: 1..C-1. bbox3d: (x, y, z, h, w, l), bottom-face centre, metres.
+    yaw: rotation_y. alpha: observation angle. valid: real rows, sorted by score within
+    each image.
     """
 
     bbox2d: DetBox2d
