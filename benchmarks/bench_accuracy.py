@@ -408,12 +408,22 @@ _STEPS: tuple[tuple[str, dict[str, str]], ...] = (
 )
 
 
+#: a variant beside the chain: the last one with the 3D branch reading its refined box
+_EXTRA: tuple[tuple[str, dict[str, str]], ...] = (
+    ("abl7_refined_geometry", {"head.geometry_source": "refined"}),
+)
+
+
 def ablation_variants() -> dict[str, list[str]]:
-    """Variant name -> its ``model.*`` overrides, cumulative in the order of ``_STEPS``."""
+    """Variant name -> its ``model.*`` overrides, cumulative in the order of ``_STEPS`` (the
+    last of them is configs/synthetic.yaml as shipped), then the ``_EXTRA`` variants, each
+    the last of the chain with one more change."""
     variants, current = {}, dict(_OFF)
     for name, change in _STEPS:
         current = current | change
         variants[name] = [f"model.{key}={value}" for key, value in current.items()]
+    for name, change in _EXTRA:
+        variants[name] = [f"model.{key}={value}" for key, value in (current | change).items()]
     return variants
 
 

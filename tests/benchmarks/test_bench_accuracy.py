@@ -126,7 +126,8 @@ def test_ablation_variants_add_one_change_at_a_time_and_end_at_the_config(bench)
     configs/synthetic.yaml as shipped (its overrides change nothing)."""
     from mono3d.train import load_train_config
 
-    variants = list(bench.ablation_variants().values())
+    named = bench.ablation_variants()
+    variants = [named[name] for name, _ in bench._STEPS]
     for before, after in itertools.pairwise(variants):
         changed = set(after) - set(before)
         assert 1 <= len(changed) <= 2, changed
@@ -139,3 +140,5 @@ def test_ablation_variants_add_one_change_at_a_time_and_end_at_the_config(bench)
     today = load_train_config(bench.CONFIG, variants[0]).model
     assert not today.head.geometry and not today.coder.refine_box2d
     assert today.postprocess.score == "2d" and today.loss.normalizer == "sampled"
+    extra = load_train_config(bench.CONFIG, named["abl7_refined_geometry"]).model
+    assert extra.head.geometry_source == "refined"

@@ -32,4 +32,4 @@ class HeadConfig(BaseModel):
     canonical_level: int = Field(default=4, ge=0)
     geometry: bool = True
     geometry_dim: int = Field(default=64, ge=1)
-    geometry_source: Literal["proposal", "refined"] = "refined"
+    geometry_source: Literal["proposal", "refined"] = "proposal"

@@ -67,7 +67,7 @@ class RoIHead(nn.Module):
         canonical_level: int = 4,
         geometry: bool = True,
         geometry_dim: int = 64,
-        geometry_source: str = "refined",
+        geometry_source: str = "proposal",
         refine_weights: tuple[float, float, float, float] = DEFAULT_REFINE_WEIGHTS,
     ) -> None:
         super().__init__()
