@@ -86,6 +86,7 @@ from ._errors import ContractError as ContractError
 from ._switch import checks as checks
 from ._switch import checks_enabled as checks_enabled
 from ._switch import set_checks as set_checks
+from ._version import __version__ as __version__
 
 #: every jaxtyping alias by name
 ALIASES: dict[str, object] = {

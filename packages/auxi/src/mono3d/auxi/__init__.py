@@ -18,3 +18,4 @@ from ._select import select_class_from_prediction as select_class_from_predictio
 from ._targets import make_align as make_align
 from ._targets import make_auxi as make_auxi
 from ._targets import make_feature as make_feature
+from ._version import __version__ as __version__

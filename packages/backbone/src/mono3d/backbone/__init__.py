@@ -9,3 +9,4 @@ from ._resnet import IMAGENET_STD as IMAGENET_STD
 from ._resnet import STAGE_CHANNELS as STAGE_CHANNELS
 from ._resnet import ResNet as ResNet
 from ._resnet import ResNet50 as ResNet50
+from ._version import __version__ as __version__

@@ -41,3 +41,4 @@ from ._sample import IGNORE_BOX3D as IGNORE_BOX3D
 from ._sample import Batch as Batch
 from ._sample import Sample as Sample
 from ._sample import collate as collate
+from ._version import __version__ as __version__

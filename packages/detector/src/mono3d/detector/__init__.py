@@ -26,3 +26,4 @@ from ._detector import Detector as Detector
 from ._detector import DetectorOutput as DetectorOutput
 from ._detector import join_ground_truth as join_ground_truth
 from ._postprocess import postprocess as postprocess
+from ._version import __version__ as __version__

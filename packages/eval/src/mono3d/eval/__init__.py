@@ -32,3 +32,4 @@ from ._settings import STRICT_IOU as STRICT_IOU
 from ._settings import Difficulty as Difficulty
 from ._tensors import detections_to_annos as detections_to_annos
 from ._tensors import ground_truth_to_annos as ground_truth_to_annos
+from ._version import __version__ as __version__

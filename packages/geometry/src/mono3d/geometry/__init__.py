@@ -38,6 +38,7 @@ from ._delta2d import decode_box2d as decode_box2d
 from ._delta2d import encode_box2d as encode_box2d
 from ._iou3d import bev_iou as bev_iou
 from ._iou3d import box3d_iou as box3d_iou
+from ._version import __version__ as __version__
 from ._yaw import decode_yaw as decode_yaw
 from ._yaw import encode_yaw as encode_yaw
 from ._yaw import yaw_bin_centers as yaw_bin_centers

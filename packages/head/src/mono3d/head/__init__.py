@@ -8,3 +8,4 @@ from ._geometry import proposal_geometry as proposal_geometry
 from ._roi_head import LEVELS as LEVELS
 from ._roi_head import SCALES as SCALES
 from ._roi_head import RoIHead as RoIHead
+from ._version import __version__ as __version__

@@ -20,6 +20,7 @@ from ._records import EvalRecord as EvalRecord
 from ._records import HistoryRecord as HistoryRecord
 from ._records import TrainRecord as TrainRecord
 from ._records import record_adapter as record_adapter
+from ._version import __version__ as __version__
 
 __all__ = [
     "EvalRecord",

@@ -17,3 +17,4 @@ from ._regression import Box2dRegression as Box2dRegression
 from ._regression import Box3dRegression as Box3dRegression
 from ._regression import DepthUncertainty as DepthUncertainty
 from ._regression import YawRegression as YawRegression
+from ._version import __version__ as __version__

@@ -8,3 +8,4 @@ from ._config import RPNConfig as RPNConfig
 from ._head import RPNHead as RPNHead
 from ._proposals import select_proposals as select_proposals
 from ._rpn import RPN as RPN
+from ._version import __version__ as __version__

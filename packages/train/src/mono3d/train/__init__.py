@@ -1,43 +1,154 @@
 """mono3d.train: the trainer (AMP, DDP via torchrun, atomic checkpoints, exact resume) and
-the ``mono3d`` command (``mono3d.train.cli:main``)."""
+the ``mono3d`` command (``mono3d.train.cli:main``).
 
-from ._checkpoint import CHECKPOINT_KEYS as CHECKPOINT_KEYS
-from ._checkpoint import CheckpointError as CheckpointError
-from ._checkpoint import load_checkpoint as load_checkpoint
-from ._checkpoint import save_checkpoint as save_checkpoint
-from ._config import DataSection as DataSection
-from ._config import EvalSection as EvalSection
-from ._config import LoopSection as LoopSection
-from ._config import OutputSection as OutputSection
-from ._config import TrainConfig as TrainConfig
-from ._config import check_data_paths as check_data_paths
-from ._config import load_train_config as load_train_config
-from ._demo import demo_config as demo_config
-from ._demo import loss_decrease as loss_decrease
-from ._demo import synthesise as synthesise
-from ._distributed import DistContext as DistContext
-from ._distributed import init_distributed as init_distributed
-from ._draw import BoxesToDraw as BoxesToDraw
-from ._draw import draw_bev as draw_bev
-from ._draw import draw_boxes_on_image as draw_boxes_on_image
-from ._draw import project_corners as project_corners
-from ._evaluate import evaluate_detector as evaluate_detector
-from ._evaluate import metrics_of as metrics_of
-from ._predict import find_calib as find_calib
-from ._predict import load_detector as load_detector
-from ._predict import predict_images as predict_images
-from ._rng import capture_rng_state as capture_rng_state
-from ._rng import derive_seed as derive_seed
-from ._rng import restore_rng_state as restore_rng_state
-from ._sampler import SampleKey as SampleKey
-from ._sampler import StepBatchSampler as StepBatchSampler
-from ._schedule import OptimConfig as OptimConfig
-from ._schedule import ScheduleConfig as ScheduleConfig
-from ._schedule import build_optimizer as build_optimizer
-from ._schedule import build_scheduler as build_scheduler
-from ._schedule import lr_factor as lr_factor
-from ._show import show_frame as show_frame
-from ._trainer import Trainer as Trainer
-from ._trainer import TrainingDiverged as TrainingDiverged
-from ._trainer import TrainOutcome as TrainOutcome
-from ._trainer import train as train
+The names below are imported on first use (PEP 562 module ``__getattr__``), so importing the
+package, e.g. to run ``mono3d --help`` or ``mono3d --version``, loads no torch;
+``from mono3d.train import Trainer`` works as before.
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__ as __version__
+
+if TYPE_CHECKING:
+    from ._checkpoint import CHECKPOINT_KEYS as CHECKPOINT_KEYS
+    from ._checkpoint import CheckpointError as CheckpointError
+    from ._checkpoint import load_checkpoint as load_checkpoint
+    from ._checkpoint import save_checkpoint as save_checkpoint
+    from ._config import DataSection as DataSection
+    from ._config import EvalSection as EvalSection
+    from ._config import LoopSection as LoopSection
+    from ._config import OutputSection as OutputSection
+    from ._config import TrainConfig as TrainConfig
+    from ._config import check_data_paths as check_data_paths
+    from ._config import load_train_config as load_train_config
+    from ._demo import demo_config as demo_config
+    from ._demo import loss_decrease as loss_decrease
+    from ._demo import synthesise as synthesise
+    from ._distributed import DistContext as DistContext
+    from ._distributed import init_distributed as init_distributed
+    from ._draw import BoxesToDraw as BoxesToDraw
+    from ._draw import draw_bev as draw_bev
+    from ._draw import draw_boxes_on_image as draw_boxes_on_image
+    from ._draw import project_corners as project_corners
+    from ._evaluate import evaluate_detector as evaluate_detector
+    from ._evaluate import metrics_of as metrics_of
+    from ._predict import find_calib as find_calib
+    from ._predict import load_detector as load_detector
+    from ._predict import predict_images as predict_images
+    from ._rng import capture_rng_state as capture_rng_state
+    from ._rng import derive_seed as derive_seed
+    from ._rng import restore_rng_state as restore_rng_state
+    from ._sampler import SampleKey as SampleKey
+    from ._sampler import StepBatchSampler as StepBatchSampler
+    from ._schedule import OptimConfig as OptimConfig
+    from ._schedule import ScheduleConfig as ScheduleConfig
+    from ._schedule import build_optimizer as build_optimizer
+    from ._schedule import build_scheduler as build_scheduler
+    from ._schedule import lr_factor as lr_factor
+    from ._show import show_frame as show_frame
+    from ._trainer import Trainer as Trainer
+    from ._trainer import TrainingDiverged as TrainingDiverged
+    from ._trainer import TrainOutcome as TrainOutcome
+    from ._trainer import train as train
+
+#: public name -> the private module defining it
+_EXPORTS: dict[str, str] = {
+    "CHECKPOINT_KEYS": "_checkpoint",
+    "CheckpointError": "_checkpoint",
+    "load_checkpoint": "_checkpoint",
+    "save_checkpoint": "_checkpoint",
+    "DataSection": "_config",
+    "EvalSection": "_config",
+    "LoopSection": "_config",
+    "OutputSection": "_config",
+    "TrainConfig": "_config",
+    "check_data_paths": "_config",
+    "load_train_config": "_config",
+    "demo_config": "_demo",
+    "loss_decrease": "_demo",
+    "synthesise": "_demo",
+    "DistContext": "_distributed",
+    "init_distributed": "_distributed",
+    "BoxesToDraw": "_draw",
+    "draw_bev": "_draw",
+    "draw_boxes_on_image": "_draw",
+    "project_corners": "_draw",
+    "evaluate_detector": "_evaluate",
+    "metrics_of": "_evaluate",
+    "find_calib": "_predict",
+    "load_detector": "_predict",
+    "predict_images": "_predict",
+    "capture_rng_state": "_rng",
+    "derive_seed": "_rng",
+    "restore_rng_state": "_rng",
+    "SampleKey": "_sampler",
+    "StepBatchSampler": "_sampler",
+    "OptimConfig": "_schedule",
+    "ScheduleConfig": "_schedule",
+    "build_optimizer": "_schedule",
+    "build_scheduler": "_schedule",
+    "lr_factor": "_schedule",
+    "show_frame": "_show",
+    "Trainer": "_trainer",
+    "TrainingDiverged": "_trainer",
+    "TrainOutcome": "_trainer",
+    "train": "_trainer",
+}
+
+__all__ = [
+    "CHECKPOINT_KEYS",
+    "BoxesToDraw",
+    "CheckpointError",
+    "DataSection",
+    "DistContext",
+    "EvalSection",
+    "LoopSection",
+    "OptimConfig",
+    "OutputSection",
+    "SampleKey",
+    "ScheduleConfig",
+    "StepBatchSampler",
+    "TrainConfig",
+    "TrainOutcome",
+    "Trainer",
+    "TrainingDiverged",
+    "build_optimizer",
+    "build_scheduler",
+    "capture_rng_state",
+    "check_data_paths",
+    "demo_config",
+    "derive_seed",
+    "draw_bev",
+    "draw_boxes_on_image",
+    "evaluate_detector",
+    "find_calib",
+    "init_distributed",
+    "load_checkpoint",
+    "load_detector",
+    "load_train_config",
+    "loss_decrease",
+    "lr_factor",
+    "metrics_of",
+    "predict_images",
+    "project_corners",
+    "restore_rng_state",
+    "save_checkpoint",
+    "show_frame",
+    "synthesise",
+    "train",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

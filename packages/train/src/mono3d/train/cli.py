@@ -8,6 +8,10 @@
     mono3d evaluate GT_DIR PRED_DIR [--ids FILE] [--json OUT]
     mono3d show FRAME [--root DIR] [--pred RESULTS] [--out PNG]
     mono3d demo [--out DIR] [--minutes M] [--overwrite]
+    mono3d --version
+
+Building the parser imports only the standard library, so ``--help`` and ``--version``
+answer at once; each command imports torch and the blocks it needs when it runs.
 
 Exit status: 0 success; 1 the run failed (training diverged, the demo's loss did not go
 down); 2 a usage, config or input error (one message per problem on stderr, no traceback);
@@ -19,6 +23,8 @@ import os
 import pathlib
 import sys
 from collections.abc import Callable, Sequence
+
+from ._version import __version__
 
 __all__ = ["main"]
 
@@ -172,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mono3d", description="Monocular 3D object detection: data, training, inference."
     )
+    parser.add_argument("--version", action="version", version=f"mono3d {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     synth = commands.add_parser("synth", help="write a synthetic KITTI-format dataset")
