@@ -403,8 +403,14 @@ _STEPS: tuple[tuple[str, dict[str, str]], ...] = (
     ("abl2_refine", {"coder.refine_box2d": "true", "loss.weights.box2d_refine": "1"}),
     ("abl3_depthref", {"coder.depth_reference": "box2d"}),
     ("abl4_uncertainty", {"loss.weights.depth_uncertainty": "1", "postprocess.score": "3d"}),
-    ("abl5_positive", {"loss.normalizer": "positive"}),
-    ("abl6_masks", {"proposal_targets.min_height_3d": "10", "proposal_targets.max_depth_3d": "65"}),
+    (
+        "abl5_norm_masks",
+        {
+            "loss.normalizer": "positive",
+            "proposal_targets.min_height_3d": "10",
+            "proposal_targets.max_depth_3d": "65",
+        },
+    ),
 )
 
 
