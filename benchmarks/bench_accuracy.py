@@ -414,8 +414,10 @@ _STEPS: tuple[tuple[str, dict[str, str]], ...] = (
 )
 
 
-#: a variant beside the chain: the last one with the 3D branch reading its refined box
+#: variants beside the chain, each the last of it with one change: the 3D logit against the
+#: proposal again, and the 3D branch reading its refined box
 _EXTRA: tuple[tuple[str, dict[str, str]], ...] = (
+    ("abl6_proposal_ref", {"coder.depth_reference": "proposal"}),
     ("abl7_refined_geometry", {"head.geometry_source": "refined"}),
 )
 
