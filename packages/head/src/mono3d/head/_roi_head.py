@@ -90,7 +90,8 @@ class RoIHead(nn.Module):
             )
         self.geometry = bool(geometry)
         self.geometry_source = geometry_source
-        self.refine_weights = tuple(float(w) for w in refine_weights)
+        wx, wy, ww, wh = (float(w) for w in refine_weights)
+        self.refine_weights = (wx, wy, ww, wh)
 
         self.pooler = MultiScaleRoIAlign(
             list(LEVELS),
