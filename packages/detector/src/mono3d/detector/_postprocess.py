@@ -107,8 +107,7 @@ def postprocess(
     proposals, calib = proposals.to(dtype), calib.to(dtype)
     b, nhd, num_categories = head.category_logit.shape
     num_fg = num_categories - 1
-    prob = _foreground(torch.softmax(head.category_logit.float(), dim=-1)[..., None])[..., 0]
-    prob = prob.to(dtype)
+    prob = _foreground(torch.softmax(head.category_logit.float(), dim=-1)).to(dtype)
     label = torch.arange(num_fg, device=prob.device).repeat(nhd)[None, :].expand(b, -1)
     category = label + 1
     rows = proposals[:, :, None, :].expand(b, nhd, num_fg, 4).reshape(b, nhd * num_fg, 4)
@@ -123,7 +122,7 @@ def postprocess(
         calib,
     )
     if score == "3d":
-        log_sigma = _foreground(head.depth_log_sigma[..., None])[..., 0].to(dtype)
+        log_sigma = _foreground(head.depth_log_sigma).to(dtype)
         sigma_z = bbox3d[..., 2].abs() * torch.exp(log_sigma.clamp(*LOG_SIGMA_RANGE))
         ranking = prob * torch.exp(-sigma_z)
     else:
