@@ -57,4 +57,5 @@ def build_criterion(config: DetectorConfig, coder: BoxCoder | None = None) -> Cr
         weights={str(term): weight for term, weight in config.loss.weights.items()},
         beta=config.loss.beta,
         normalizer=config.loss.normalizer,
+        depth=config.loss.depth,
     )

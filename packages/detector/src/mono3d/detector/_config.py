@@ -39,13 +39,22 @@ class LossConfig(BaseModel):
     what the head's 3D, yaw-residual and depth-uncertainty losses are divided by:
     ``positive`` (the positive proposals, as Cube R-CNN averages its 3D losses over the
     foreground) or ``sampled`` (every sampled proposal, torchvision's box-head rule, which
-    weighs each positive 1 / (sampled / positive) times less)."""
+    weighs each positive 1 / (sampled / positive) times less).
+
+    depth: what trains the depth logit dz. ``laplacian`` (GUPNet, MonoDLE): the depth
+    uncertainty's Laplacian NLL alone, on the residual of the *decoded* log-depth (with the
+    ``box2d`` depth reference that includes the refined box's height error), so sigma
+    models the error the 3D score ranks and confident (near, large) objects weigh most;
+    the Huber 3D term then covers du, dv and the sizes. ``huber``: dz is one of the six
+    Huber numbers and the NLL trains sigma alone on the dz residual (the head before this
+    option)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     weights: dict[LossTerm, float] = Field(default_factory=dict)
     beta: float = Field(1.0 / 9.0, ge=0.0)
     normalizer: Literal["sampled", "positive"] = "positive"
+    depth: Literal["huber", "laplacian"] = "laplacian"
 
 
 class PostprocessConfig(BaseModel):
