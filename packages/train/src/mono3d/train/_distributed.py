@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ._device import resolve_device
+
 __all__ = ["DistContext", "init_distributed", "shutdown_distributed"]
 
 
@@ -80,22 +82,15 @@ def init_distributed(device: str = "auto", timeout_minutes: float = 30.0) -> Dis
     device and, for a world of more than one, join the process group (nccl on GPU, gloo on
     CPU).
 
-    ``device``: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
+    ``device``: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``, resolved by
+    :func:`mono3d.train._device.resolve_device` (a :class:`DeviceError` when unavailable).
     """
     world_size = _env_int("WORLD_SIZE", 1)
     rank = _env_int("RANK", 0)
     local_rank = _env_int("LOCAL_RANK", 0)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError("train.device=cuda but no CUDA device is available")
-        torch_device = torch.device("cuda", local_rank % torch.cuda.device_count())
+    torch_device = resolve_device(device, local_rank)
+    if torch_device.type == "cuda":
         torch.cuda.set_device(torch_device)
-    elif device == "cpu":
-        torch_device = torch.device("cpu")
-    else:
-        raise ValueError(f"unknown device {device!r}; expected auto, cpu or cuda")
     if world_size > 1 and not dist.is_initialized():
         timeout = datetime.timedelta(minutes=timeout_minutes)
         if torch_device.type == "cuda":

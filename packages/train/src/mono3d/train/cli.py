@@ -3,12 +3,19 @@
 ::
 
     mono3d synth OUT --num N [--seed S] [--val-fraction F] [--image-size H W]
-    mono3d train CONFIG [--resume] [dotted.key=value ...]
-    mono3d predict CHECKPOINT IMAGE... --out DIR [--calib FILE]
+    mono3d train CONFIG [--resume] [--device D] [dotted.key=value ...]
+    mono3d predict CHECKPOINT IMAGE... --out DIR [--calib FILE] [--device D]
     mono3d evaluate GT_DIR PRED_DIR [--ids FILE] [--json OUT]
-    mono3d show FRAME [--root DIR] [--pred RESULTS] [--out PNG]
-    mono3d demo [--out DIR] [--minutes M] [--overwrite]
+    mono3d show FRAME [--root DIR] [--pred RESULTS] [--out PNG] [--score-thresh T]
+    mono3d demo [--out DIR] [--minutes M] [--overwrite] [--device D]
+    mono3d config list | mono3d config show NAME [--resolved]
     mono3d --version
+
+``CONFIG`` is a YAML file or the name of a shipped preset (``synthetic``, ``kitti``: see
+``mono3d config list``). ``--device`` is ``auto|cpu|cuda|cuda:N`` wherever a model runs
+(:mod:`mono3d.train._device`). ``-q``/``-v`` (before or after the command) make the
+messages quieter or more detailed; a training run also appends them to ``log.txt`` in its
+run folder (:mod:`mono3d.train._messages`).
 
 Building the parser imports only the standard library, so ``--help`` and ``--version``
 answer at once; each command imports torch and the blocks it needs when it runs.
@@ -19,11 +26,14 @@ down); 2 a usage, config or input error (one message per problem on stderr, no t
 """
 
 import argparse
+import logging
 import os
 import pathlib
 import sys
 from collections.abc import Callable, Sequence
 
+from ._device import DEVICE_HELP, DeviceError, parse_device
+from ._messages import console_logging, log_to_run_folder
 from ._version import __version__
 
 __all__ = ["main"]
@@ -31,11 +41,17 @@ __all__ = ["main"]
 USAGE_ERROR = 2
 RUN_FAILED = 1
 
+_LOG = logging.getLogger(__name__)
+
 
 def _fail(message: str) -> int:
-    if os.environ.get("RANK", "0") in ("", "0"):
-        print(f"mono3d: error: {message}", file=sys.stderr)
+    _LOG.error(message)
     return USAGE_ERROR
+
+
+def _device_overrides(args: argparse.Namespace) -> list[str]:
+    """``train.device=...`` when ``--device`` was given (it overrides the config's)."""
+    return [f"train.device={args.device}"] if args.device is not None else []
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -49,19 +65,26 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         image_size=tuple(args.image_size) if args.image_size else None,
         max_objects=args.max_objects,
     )
-    print(f"wrote {len(ids)} synthetic frames to {args.out} (ImageSets/train.txt, val.txt)")
+    _LOG.info(f"wrote {len(ids)} synthetic frames to {args.out} (ImageSets/train.txt, val.txt)")
     return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from ._config import check_data_paths, load_train_config
     from ._distributed import shutdown_distributed
+    from ._presets import config_source
     from ._trainer import Trainer
 
-    config = load_train_config(args.config, args.overrides)
-    check_data_paths(config, str(args.config))
+    source = str(args.config)
+    with config_source(args.config) as path:
+        config = load_train_config(path, [*args.overrides, *_device_overrides(args)])
+    check_data_paths(config, source)
     try:
-        outcome = Trainer(config, source=str(args.config)).run(resume=args.resume)
+        trainer = Trainer(config, source=source)
+        log_to_run_folder(config.output.run_dir)
+        _LOG.debug(f"mono3d {__version__}: {' '.join(sys.argv[1:]) or 'train'} (config {path})")
+        _LOG.info(f"training on {trainer.dist.device}; run folder {config.output.run_dir}")
+        outcome = trainer.run(resume=args.resume)
     finally:
         shutdown_distributed()
     if outcome.stopped_by is not None:
@@ -69,19 +92,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         number = getattr(signal, outcome.stopped_by, None)
         return 128 + int(number) if number is not None else RUN_FAILED
-    if os.environ.get("RANK", "0") in ("", "0"):
-        print(f"trained {outcome.step} steps; run folder {outcome.run_dir}")
-        if outcome.metrics:
-            print((outcome.run_dir / "metrics.txt").read_text())
+    _LOG.info(f"trained {outcome.step} steps; run folder {outcome.run_dir}")
+    if outcome.metrics and os.environ.get("RANK", "0") in ("", "0"):
+        print((outcome.run_dir / "metrics.txt").read_text())
     return 0
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    import torch
-
+    from ._device import resolve_device
     from ._predict import load_detector, predict_images
 
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
+    _LOG.debug(f"predicting on {device}")
     detector, config = load_detector(args.checkpoint, device)
     if args.score_threshold is not None:
         detector.score_thresh = args.score_threshold  # type: ignore[assignment]
@@ -95,8 +117,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         device=device,
         draw_threshold=args.draw_threshold,
     )
-    print(f"wrote {len(written)} result files to {pathlib.Path(args.out) / 'data'} and "
-          f"drawings to {pathlib.Path(args.out) / 'images'}")
+    _LOG.info(
+        f"wrote {len(written)} result files to {pathlib.Path(args.out) / 'data'} and "
+        f"drawings to {pathlib.Path(args.out) / 'images'}"
+    )
     return 0
 
 
@@ -114,8 +138,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     from ._show import show_frame
 
-    path = show_frame(args.frame, root=args.root, out=args.out, pred=args.pred)
-    print(f"wrote {path}")
+    path = show_frame(
+        args.frame, root=args.root, out=args.out, pred=args.pred, score_thresh=args.score_thresh
+    )
+    _LOG.info(f"wrote {path}")
     return 0
 
 
@@ -134,7 +160,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         shutil.rmtree(run)
     if not (data / "ImageSets" / "val.txt").is_file():
         total = args.train_images + args.val_images
-        print(f"synthesising {total} frames ({args.image_size[0]}x{args.image_size[1]}) in {data}")
+        height, width = args.image_size
+        _LOG.info(f"synthesising {total} frames ({height}x{width}) in {data}")
         synthesise(
             data,
             total,
@@ -149,29 +176,93 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"train.time_limit_minutes={args.minutes}",
         f"train.seed={args.seed}",
         *args.overrides,
+        *_device_overrides(args),
     ]
     config = demo_config(overrides)
-    print(f"training for up to {args.minutes} min (at most {config.train.steps} steps) in {run}")
     try:
-        outcome = Trainer(config, source="demo").run()
+        trainer = Trainer(config, source="demo")
+        log_to_run_folder(run)
+        _LOG.info(
+            f"training on {trainer.dist.device} for up to {args.minutes} min (at most "
+            f"{config.train.steps} steps) in {run}"
+        )
+        outcome = trainer.run()
     finally:
         shutdown_distributed()
-    print(f"steps trained: {outcome.step}")
+    _LOG.info(f"steps trained: {outcome.step}")
     try:
         first, last, window = loss_decrease(run / "history.jsonl")
     except ValueError as error:
-        print(f"mono3d demo: FAILED: {error}", file=sys.stderr)
+        _LOG.error(f"demo FAILED: {error}")
         return RUN_FAILED
-    print(f"mean total loss, first {window} steps: {first:.4f}; last {window} steps: {last:.4f}")
-    for name in ("history.jsonl", "history.csv", "history.png", "metrics.txt", "predictions"):
-        print(f"  {run / name}")
+    _LOG.info(
+        f"mean total loss, first {window} steps: {first:.4f}; last {window} steps: {last:.4f}"
+    )
+    outputs = ("history.jsonl", "history.csv", "history.png", "metrics.txt", "predictions")
+    for name in (*outputs, "log.txt"):
+        _LOG.info(f"  {run / name}")
     if (run / "metrics.txt").is_file():
         print((run / "metrics.txt").read_text())
     if not last < first:
-        print("mono3d demo: FAILED: the loss did not go down", file=sys.stderr)
+        _LOG.error("demo FAILED: the loss did not go down")
         return RUN_FAILED
-    print("mono3d demo: OK (the loss went down)")
+    _LOG.info("mono3d demo: OK (the loss went down)")
     return 0
+
+
+def _cmd_config_list(args: argparse.Namespace) -> int:
+    from ._presets import preset_names, preset_summary
+
+    for name in preset_names():
+        print(f"{name:<12} {preset_summary(name)}")
+    return 0
+
+
+def _cmd_config_show(args: argparse.Namespace) -> int:
+    from ._presets import config_source
+
+    if not args.resolved:
+        with config_source(args.name) as path:
+            sys.stdout.write(path.read_text(encoding="utf-8"))
+        return 0
+    import yaml
+
+    from ._config import load_train_config
+
+    with config_source(args.name) as path:
+        config = load_train_config(path, args.overrides)
+    sys.stdout.write(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    return 0
+
+
+def _verbosity(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
+    """``-v``/``-q``, accepted before the command and after it (a command's copy keeps the
+    top-level value unless given)."""
+    default = argparse.SUPPRESS if on_command else 0
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default,
+        help="more detailed messages (DEBUG notes)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=default,
+        help="only warnings and errors (a command's own output stays)",
+    )
+
+
+def _device_option(parser: argparse.ArgumentParser, default: str | None) -> None:
+    where = "the config's train.device" if default is None else default
+    parser.add_argument(
+        "--device",
+        default=default,
+        metavar="DEVICE",
+        help=f"{DEVICE_HELP} (auto: CUDA when available; default: {where})",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -179,81 +270,160 @@ def _parser() -> argparse.ArgumentParser:
         prog="mono3d", description="Monocular 3D object detection: data, training, inference."
     )
     parser.add_argument("--version", action="version", version=f"mono3d {__version__}")
+    _verbosity(parser, on_command=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    synth = commands.add_parser("synth", help="write a synthetic KITTI-format dataset")
+    def command(name: str, **options: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, **options)  # type: ignore[arg-type]
+        _verbosity(sub, on_command=True)
+        return sub
+
+    synth = command("synth", help="write a synthetic KITTI-format dataset")
     synth.add_argument("out", metavar="OUT", help="dataset folder to create")
     synth.add_argument("--num", type=int, required=True, help="number of frames")
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--val-fraction", type=float, default=0.2,
-                       help="share of frames listed in ImageSets/val.txt (default 0.2)")
-    synth.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
-                       help="image height and width (default: KITTI's 375 1242)")
+    synth.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.2,
+        help="share of frames listed in ImageSets/val.txt (default 0.2)",
+    )
+    synth.add_argument(
+        "--image-size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="image height and width (default: KITTI's 375 1242)",
+    )
     synth.add_argument("--max-objects", type=int, help="most objects per frame (default 15)")
     synth.set_defaults(run=_cmd_synth)
 
-    train = commands.add_parser("train", help="train (or resume) from a YAML run config")
-    train.add_argument("config", metavar="CONFIG", help="YAML run config (see configs/)")
-    train.add_argument("--resume", action="store_true",
-                       help="continue from output.run_dir/checkpoint.pt")
-    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                       help="config overrides, e.g. train.steps=100 optim.lr=1e-4")
+    train = command("train", help="train (or resume) from a YAML run config or a preset")
+    train.add_argument(
+        "config",
+        metavar="CONFIG",
+        help="a YAML run config, or a shipped preset: synthetic, kitti (mono3d config list)",
+    )
+    train.add_argument(
+        "--resume", action="store_true", help="continue from output.run_dir/checkpoint.pt"
+    )
+    _device_option(train, None)
+    train.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. train.steps=100 optim.lr=1e-4",
+    )
     train.set_defaults(run=_cmd_train)
 
-    predict = commands.add_parser("predict", help="detect 3D boxes in images")
+    predict = command("predict", help="detect 3D boxes in images")
     predict.add_argument("checkpoint", metavar="CHECKPOINT")
     predict.add_argument("images", metavar="IMAGE", nargs="+")
-    predict.add_argument("--out", required=True, metavar="DIR",
-                         help="writes DIR/data/<id>.txt and DIR/images/<id>.png")
-    predict.add_argument("--calib", metavar="FILE",
-                         help="KITTI calib file for every image (default: calib/<id>.txt "
-                         "next to image_2/)")
+    predict.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="writes DIR/data/<id>.txt and DIR/images/<id>.png",
+    )
+    predict.add_argument(
+        "--calib",
+        metavar="FILE",
+        help="KITTI calib file for every image (default: calib/<id>.txt next to image_2/)",
+    )
     predict.add_argument("--batch-size", type=int, default=4)
-    predict.add_argument("--score-threshold", type=float,
-                         help="keep detections scoring above this (default: the config's)")
-    predict.add_argument("--draw-threshold", type=float, default=0.3,
-                         help="draw detections scoring at least this (default 0.3; every "
-                         "detection is written to the result files)")
-    predict.add_argument("--device", default="cpu")
+    predict.add_argument(
+        "--score-threshold",
+        type=float,
+        help="keep detections scoring above this (default: the config's)",
+    )
+    predict.add_argument(
+        "--draw-threshold",
+        type=float,
+        default=0.3,
+        help="draw detections scoring at least this (default 0.3; every "
+        "detection is written to the result files)",
+    )
+    _device_option(predict, "auto")
     predict.set_defaults(run=_cmd_predict)
 
-    evaluate = commands.add_parser("evaluate", help="KITTI AP of a result folder")
-    evaluate.add_argument("gt_dir", metavar="GT_DIR",
-                          help="label_2 folder, or a KITTI root holding training/label_2")
+    evaluate = command("evaluate", help="KITTI AP of a result folder")
+    evaluate.add_argument(
+        "gt_dir", metavar="GT_DIR", help="label_2 folder, or a KITTI root holding training/label_2"
+    )
     evaluate.add_argument("pred_dir", metavar="PRED_DIR", help="folder of <id>.txt results")
     evaluate.add_argument("--ids", metavar="FILE", help="frame ids to evaluate, one per line")
     evaluate.add_argument("--json", metavar="OUT", help="also write the APs as JSON")
     evaluate.add_argument("--classes", default="Car,Pedestrian,Cyclist")
     evaluate.set_defaults(run=_cmd_evaluate)
 
-    show = commands.add_parser("show", help="draw a KITTI frame's 3D boxes and a bird's-eye view")
-    show.add_argument("frame", metavar="FRAME",
-                      help="ROOT/training/image_2/<id>.png (or label_2/<id>.txt), or an id "
-                      "with --root")
+    show = command("show", help="draw a KITTI frame's 3D boxes and a bird's-eye view")
+    show.add_argument(
+        "frame",
+        metavar="FRAME",
+        help="ROOT/training/image_2/<id>.png (or label_2/<id>.txt), or an id with --root",
+    )
     show.add_argument("--root", metavar="DIR", help="KITTI root for a bare frame id")
-    show.add_argument("--pred", metavar="RESULTS",
-                      help="also draw detections: a result file or a folder of <id>.txt")
+    show.add_argument(
+        "--pred",
+        metavar="RESULTS",
+        help="also draw detections: a result file or a folder of <id>.txt",
+    )
     show.add_argument("--out", metavar="PNG", help="output image (default <id>_show.png)")
+    show.add_argument(
+        "--score-thresh",
+        type=float,
+        metavar="T",
+        help="draw detections scoring at least T (default: eval.draw_score_threshold)",
+    )
     show.set_defaults(run=_cmd_show)
 
-    demo = commands.add_parser("demo", help="synthesise, train a few minutes, evaluate, check")
+    demo = command("demo", help="synthesise, train a few minutes, evaluate, check")
     demo.add_argument("--out", default="demo", metavar="DIR", help="default ./demo")
-    demo.add_argument("--minutes", type=float, default=5.0,
-                      help="training wall-time budget (default 5)")
+    demo.add_argument(
+        "--minutes", type=float, default=5.0, help="training wall-time budget (default 5)"
+    )
     demo.add_argument("--train-images", type=int, default=200)
     demo.add_argument("--val-images", type=int, default=40)
     demo.add_argument("--image-size", type=int, nargs=2, default=(128, 416), metavar=("H", "W"))
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--overwrite", action="store_true",
-                      help="delete OUT/run from an earlier demo first (OUT/data is reused)")
-    demo.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                      help="overrides of the demo config (packaged configs/synthetic.yaml)")
+    demo.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete OUT/run from an earlier demo first (OUT/data is reused)",
+    )
+    _device_option(demo, None)
+    demo.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="overrides of the demo config (the synthetic preset)",
+    )
     demo.set_defaults(run=_cmd_demo)
+
+    config = command("config", help="list the shipped presets or print one")
+    actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="the shipped presets, one line each")
+    _verbosity(listing, on_command=True)
+    listing.set_defaults(run=_cmd_config_list)
+    shown = actions.add_parser("show", help="print a preset (or a config file)")
+    _verbosity(shown, on_command=True)
+    shown.add_argument("name", metavar="NAME", help="preset name (synthetic, kitti) or a path")
+    shown.add_argument(
+        "--resolved",
+        action="store_true",
+        help="print the validated config with every default filled in",
+    )
+    shown.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", help="with --resolved: overrides applied first"
+    )
+    shown.set_defaults(run=_cmd_config_show)
     return parser
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that describe a problem the user can fix: reported without a traceback."""
+    """Exceptions that describe a problem the user can fix: reported without a traceback.
+    Called only while an exception is being matched, so a command that succeeds never
+    imports the blocks named here."""
     from mono3d.data import KittiFormatError
     from mono3d.detector import ConfigError
     from mono3d.eval import EvalInputError
@@ -261,21 +431,26 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     from ._checkpoint import CheckpointError
 
-    return (
-        ConfigError,
-        CheckpointError,
-        KittiFormatError,
-        EvalInputError,
-        HistoryError,
-        FileNotFoundError,
-        FileExistsError,
-        NotADirectoryError,
-        PermissionError,
-    )
+    return (ConfigError, CheckpointError, KittiFormatError, EvalInputError, HistoryError)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``mono3d`` command; returns the exit status (see the module docstring)."""
+#: user errors that need no import to recognise
+_PLAIN_USER_ERRORS = (
+    DeviceError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    PermissionError,
+)
+
+
+def _training_diverged() -> type[BaseException]:
+    from ._trainer import TrainingDiverged
+
+    return TrainingDiverged
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -284,19 +459,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.overrides = [*args.overrides, *extra]
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    from ._trainer import TrainingDiverged
+    return args
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``mono3d`` command; returns the exit status (see the module docstring)."""
+    args = _parse(argv)
     run: Callable[[argparse.Namespace], int] = args.run
-    try:
-        return run(args)
-    except _user_errors() as error:
-        return _fail(str(error))
-    except TrainingDiverged as error:
-        print(f"mono3d: training stopped: {error}", file=sys.stderr)
-        return RUN_FAILED
-    except KeyboardInterrupt:
-        print("mono3d: interrupted", file=sys.stderr)
-        return 130
+    with console_logging(args.verbose, args.quiet):
+        try:
+            if getattr(args, "device", None) is not None:
+                try:
+                    args.device = parse_device(args.device)
+                except DeviceError as error:
+                    return _fail(f"--device: {error}")
+            return run(args)
+        except _PLAIN_USER_ERRORS as error:
+            return _fail(str(error))
+        except _user_errors() as error:
+            return _fail(str(error))
+        except _training_diverged() as error:
+            _LOG.error(f"training stopped: {error}")
+            return RUN_FAILED
+        except KeyboardInterrupt:
+            _LOG.error("interrupted")
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
