@@ -9,18 +9,18 @@ checkpoint.pt, config.yaml, eval/).
 import math
 import pathlib
 from collections.abc import Sequence
-from importlib import resources
 
 from mono3d.data.synthetic import SceneGenerator
 from mono3d.detector import apply_overrides, read_mapping, validate_config
 from mono3d.logger import TrainRecord, read_history
 
 from ._config import TrainConfig
+from ._presets import preset_path
 
 __all__ = ["DEMO_CONFIG", "demo_config", "loss_decrease", "synthesise"]
 
-#: the packaged copy of configs/synthetic.yaml (the demo's defaults)
-DEMO_CONFIG = "synthetic.yaml"
+#: the preset the demo trains (the packaged copy of configs/synthetic.yaml)
+DEMO_CONFIG = "synthetic"
 
 
 def synthesise(
@@ -44,9 +44,9 @@ def synthesise(
 
 
 def demo_config(overrides: Sequence[str] = ()) -> TrainConfig:
-    """The packaged synthetic config (identical to the repository's configs/synthetic.yaml)
-    with ``overrides`` applied."""
-    with resources.as_file(resources.files("mono3d.train") / DEMO_CONFIG) as path:
+    """The ``synthetic`` preset (identical to the repository's configs/synthetic.yaml) with
+    ``overrides`` applied."""
+    with preset_path(DEMO_CONFIG) as path:
         data = read_mapping(path)
     return validate_config(TrainConfig, apply_overrides(data, list(overrides)), DEMO_CONFIG)
 

@@ -17,6 +17,7 @@ __all__ = [
     "PresetError",
     "config_source",
     "preset_names",
+    "preset_path",
     "preset_summary",
     "preset_text",
 ]
@@ -66,6 +67,14 @@ def preset_summary(name: str) -> str:
 
 
 @contextlib.contextmanager
+def preset_path(name: str) -> Iterator[pathlib.Path]:
+    """A real file holding preset ``name`` for as long as the context is open (a zipped
+    install extracts it to a temporary file)."""
+    with resources.as_file(_preset_file(name)) as packaged:
+        yield packaged
+
+
+@contextlib.contextmanager
 def config_source(spec: str | pathlib.Path) -> Iterator[pathlib.Path]:
     """The file a ``CONFIG`` argument names: ``spec`` itself when it is a file, else the
     packaged preset of that name (a real path for as long as the context is open, even
@@ -76,5 +85,5 @@ def config_source(spec: str | pathlib.Path) -> Iterator[pathlib.Path]:
         return
     if path.parent != pathlib.Path(".") or path.suffix not in ("", _SUFFIX):
         raise PresetError(f"{spec}: no such config file")
-    with resources.as_file(_preset_file(str(spec))) as packaged:
+    with preset_path(str(spec)) as packaged:
         yield packaged
