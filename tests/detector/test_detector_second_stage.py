@@ -124,3 +124,51 @@ def test_bad_second_stage_settings_name_the_field(section, field):
         DetectorConfig.model_validate(section)
     located = [".".join(str(p) for p in e["loc"]) for e in error.value.errors()]
     assert any(loc.startswith(field) for loc in located), located
+
+
+def _dz_gradients(config, images, gt):
+    """|gradient| of box3d and of depth_uncertainty w.r.t. the head's dz output weights."""
+    torch.manual_seed(0)
+    detector = build_detector(config).train()
+    criterion = build_criterion(config, detector.coder)
+    layer = detector.head.bbox3d_pred
+    grads = {}
+    for term in ("box3d", "depth_uncertainty"):
+        layer.zero_grad()
+        out = detector(images, gt)
+        loss = criterion(out, gt, images, generator=torch.Generator().manual_seed(1))
+        getattr(loss, term).backward()
+        grad = layer.weight.grad  # None: the term does not reach the 3D layer at all
+        dz_rows = torch.zeros(1) if grad is None else grad.view(-1, 6, layer.in_features)[:, 2]
+        grads[term] = dz_rows.abs().sum().item()
+    return grads
+
+
+def test_laplacian_depth_trains_dz_by_the_nll_alone(small_config):
+    images, gt = batch()
+    base = {"proposal_targets": {"min_height_3d": 0}}
+    laplacian = _dz_gradients(small_config(**base, loss={"depth": "laplacian"}), images, gt)
+    huber = _dz_gradients(small_config(**base, loss={"depth": "huber"}), images, gt)
+    assert laplacian["box3d"] == 0.0 and laplacian["depth_uncertainty"] > 0.0
+    assert huber["box3d"] > 0.0 and huber["depth_uncertainty"] == 0.0
+
+
+@pytest.mark.parametrize("reference", ["box2d", "proposal"])
+def test_depth_nll_residual_is_the_decoded_log_depth_error(small_config, reference):
+    # decoded log z = dz - log(h_refined / ph) + const; the target's - log(h_gt / ph): the
+    # NLL's residual carries the refinement's height error (dh_pred - dh_gt) / wh with the
+    # box2d reference, nothing with the proposal reference (whose height is exact)
+    config = small_config(coder={"depth_reference": reference})
+    criterion = build_criterion(config)
+    pred = torch.randn(2, 5, 4)
+    target = torch.randn(2, 5, 4)
+    target[0, 1] = float("nan")  # a background row's target: no NaN may leak
+    error = criterion._height_error(pred, target)
+    assert error.shape == (2, 5, 1) and torch.isfinite(error).all()
+    if reference == "proposal":
+        assert (error == 0).all()
+    else:
+        wh = config.coder.refine_weights[3]
+        expected = (pred[..., 3:4] - target[..., 3:4]) / wh
+        expected[0, 1] = 0.0
+        torch.testing.assert_close(error, expected)
