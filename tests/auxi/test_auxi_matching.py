@@ -38,7 +38,7 @@ def truth(rows, ignore=(), valid=None) -> GroundTruth:
 def labels(anchors, gt, **overrides):
     """(object labels, matched GT row or -1) of each anchor."""
     rules = ANCHOR_RULES | overrides
-    out = make_feature(gt, torch.tensor([anchors], dtype=torch.float32), **rules)
+    out = make_feature(gt, torch.tensor([anchors], dtype=torch.float32), **rules, raw_fields=True)
     return out.object[0, :, 0].tolist(), (out.category[0, :, 0] - 1).tolist()
 
 

@@ -82,8 +82,15 @@ def scenes(
     return gt, anchors, proposals, proposal_valid, calib, seed
 
 
-def feature(gt, anchors, seed, **kwargs):
-    return make_feature(gt, anchors, generator=torch.Generator().manual_seed(seed), **kwargs)
+def feature(gt, anchors, seed, raw_fields=True, **kwargs):
+    """make_feature, by default with the raw per-anchor fields (the properties check them)."""
+    return make_feature(
+        gt,
+        anchors,
+        generator=torch.Generator().manual_seed(seed),
+        raw_fields=raw_fields,
+        **kwargs,
+    )
 
 
 def align(gt, proposals, valid, calib, seed, **kwargs):
@@ -100,10 +107,12 @@ def align(gt, proposals, valid, calib, seed, **kwargs):
 
 
 def fields(bundle) -> dict[str, torch.Tensor]:
-    return bundle.as_dict()
+    """The computed tensor fields (optional fields left None are skipped)."""
+    return {name: value for name, value in bundle.as_dict().items() if value is not None}
 
 
 def assert_same(a, b):
+    assert fields(a).keys() == fields(b).keys()
     for name, value in fields(a).items():
         assert torch.equal(value, getattr(b, name)), name
 

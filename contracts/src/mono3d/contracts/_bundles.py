@@ -180,14 +180,18 @@ class HeadOutput(Bundle):
 
 @dataclass(frozen=True, eq=False)
 class GtFeature(Bundle):
-    """Per-anchor targets. object: 1 positive, 0 negative, -1 ignored or not sampled."""
+    """Per-anchor targets. object: 1 positive, 0 negative, -1 ignored or not sampled.
+
+    bbox3d, yaw, category: the matched objects' raw fields, which no loss reads; None unless
+    the target builder was asked for them (``mono3d.auxi.make_feature(raw_fields=True)``).
+    """
 
     bbox2d: AnchorBox2d
     bbox2d_logit: AnchorDeltas
-    bbox3d: AnchorBox3d
+    bbox3d: AnchorBox3d | None
     object: AnchorObject
-    yaw: AnchorYaw
-    category: AnchorCategory
+    yaw: AnchorYaw | None
+    category: AnchorCategory | None
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,7 +29,8 @@ class TargetBuilder(nn.Module):
     l) metres per object class in class order, class 1 first) and ``num_bins`` (B) and the
     default codec settings is built. ``priors`` (C, 3, background row 0) is the coder's
     buffer, so it follows ``.to(device)``. anchor_targets / proposal_targets: matching and
-    sampling of each stage.
+    sampling of each stage. raw_fields: also gather the per-anchor raw bbox3d / yaw /
+    category, which no loss reads (``gt_feature`` holds None for them by default).
     """
 
     def __init__(
@@ -40,8 +41,10 @@ class TargetBuilder(nn.Module):
         anchor_targets: AnchorTargetConfig = DEFAULT_ANCHOR_TARGETS,
         proposal_targets: ProposalTargetConfig = DEFAULT_PROPOSAL_TARGETS,
         coder: BoxCoder | None = None,
+        raw_fields: bool = False,
     ) -> None:
         super().__init__()
+        self.raw_fields = raw_fields
         self.coder = coder if coder is not None else BoxCoder(priors=priors, num_bins=num_bins)
         self.anchor_targets = anchor_targets
         self.proposal_targets = proposal_targets
@@ -89,6 +92,7 @@ class TargetBuilder(nn.Module):
             proposal_targets=self.proposal_targets,
             generator=generator,
             coder=self.coder,
+            raw_fields=self.raw_fields,
         )
 
     def extra_repr(self) -> str:

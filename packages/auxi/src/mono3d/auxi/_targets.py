@@ -63,20 +63,27 @@ def _gather_rows(rows: Tensor, index: Tensor) -> Tensor:
     return torch.gather(rows, 1, index[..., None].expand(b, m, rows.shape[2]))
 
 
-def _matched_fields(gt: GroundTruth, matched: Tensor, foreground: Tensor) -> dict[str, Tensor]:
-    """The raw GT fields of each row's match (b, M, k); zeros where not ``foreground``.
+#: the raw GT fields a target builder can gather for each matched row
+RAW_FIELDS = ("bbox2d", "bbox3d", "yaw", "category")
+
+
+def _matched_fields(
+    gt: GroundTruth, matched: Tensor, foreground: Tensor, names: tuple[str, ...] = RAW_FIELDS
+) -> dict[str, Tensor]:
+    """The raw GT fields ``names`` of each row's match (b, M, k); zeros where not
+    ``foreground``. Only the fields named are gathered (at KITTI size M = 241,920 anchors).
 
     Padded rows are replaced by zeros before gathering, so they cannot leak (NaN included).
     """
     valid = gt.valid[..., None]
-    fields = {
-        "bbox2d": gt_boxes(gt),
-        "bbox3d": torch.where(valid, gt.bbox3d.float(), 0.0),
-        "yaw": torch.where(valid, gt.yaw.float(), 0.0),
-        "category": torch.where(valid, gt.category, 0).to(torch.int64),
+    sources = {
+        "bbox2d": lambda: gt_boxes(gt),
+        "bbox3d": lambda: torch.where(valid, gt.bbox3d.float(), 0.0),
+        "yaw": lambda: torch.where(valid, gt.yaw.float(), 0.0),
+        "category": lambda: torch.where(valid, gt.category, 0).to(torch.int64),
     }
     fg = foreground[..., None]
-    return {name: torch.where(fg, _gather_rows(rows, matched), 0) for name, rows in fields.items()}
+    return {name: torch.where(fg, _gather_rows(sources[name](), matched), 0) for name in names}
 
 
 @contract
@@ -91,6 +98,7 @@ def make_feature(
     batch_size_per_image: int | None = _ANCHOR.batch_size_per_image,
     positive_fraction: float = _ANCHOR.positive_fraction,
     generator: torch.Generator | None = None,
+    raw_fields: bool = False,
 ) -> GtFeature:
     """Per-anchor RPN targets (b, N, ·) for the anchors (x1, y1, x2, y2 pixels).
 
@@ -98,9 +106,11 @@ def make_feature(
     ignore rows: see the package README) and balanced sampling
     (256 per image, <= 50 % positive; ``generator`` makes it reproducible).
     bbox2d_logit: torchvision deltas (weights 1, 1, 1, 1) of the matched box w.r.t. the
-    anchor. bbox2d, bbox3d, yaw (rotation_y), category: the matched object's raw fields.
-    The four matched fields and bbox2d_logit are filled on every foreground anchor (sampled
-    or not) and are 0 elsewhere.
+    anchor; bbox2d: the matched box. The RPN losses read only ``object`` and
+    ``bbox2d_logit``; with ``raw_fields`` the matched object's bbox3d, yaw (rotation_y) and
+    category are gathered too (None otherwise: at KITTI size that is 8 numbers for each of
+    241,920 anchors per image that nothing reads). The matched fields and bbox2d_logit are
+    filled on every foreground anchor (sampled or not) and are 0 elsewhere.
     """
     _check_batch("make_feature", "anchor", anchor, gt)
     with torch.no_grad():
@@ -114,7 +124,8 @@ def make_feature(
             ignore_ioa_thresh=ignore_ioa_thresh,
         )
         foreground = match.label == POSITIVE
-        fields = _matched_fields(gt, match.matched, foreground)
+        names = RAW_FIELDS if raw_fields else ("bbox2d",)
+        fields = _matched_fields(gt, match.matched, foreground, names)
         fg = foreground[..., None]
         # background rows encode the anchor against itself (finite), then become 0
         deltas = encode_box2d(torch.where(fg, fields["bbox2d"], anchor), anchor)
@@ -127,10 +138,10 @@ def make_feature(
         return GtFeature(
             bbox2d=fields["bbox2d"],
             bbox2d_logit=torch.where(fg, deltas, 0.0),
-            bbox3d=fields["bbox3d"],
+            bbox3d=fields.get("bbox3d"),
             object=label[..., None],
-            yaw=fields["yaw"],
-            category=fields["category"],
+            yaw=fields.get("yaw"),
+            category=fields.get("category"),
         )
 
 
@@ -254,12 +265,20 @@ def make_auxi(
     proposal_targets: ProposalTargetConfig = _PROPOSAL,
     generator: torch.Generator | None = None,
     coder: BoxCoder | None = None,
+    raw_fields: bool = False,
 ) -> Auxi:
     """All training targets of a batch: ``gt_feature`` for ``pred.anchors`` (see
-    :func:`make_feature`) and ``gt_aligned`` for the proposals ``pred.bbox2d`` /
-    ``pred.valid`` (see :func:`make_align`). Anchors are sampled first, then proposals, from
-    the same ``generator``; ``coder`` encodes the head's targets (see :func:`make_align`)."""
-    gt_feature = make_feature(gt, pred.anchors, **anchor_targets.model_dump(), generator=generator)
+    :func:`make_feature`; ``raw_fields`` also gathers its per-anchor bbox3d, yaw and category)
+    and ``gt_aligned`` for the proposals ``pred.bbox2d`` / ``pred.valid`` (see
+    :func:`make_align`). Anchors are sampled first, then proposals, from the same
+    ``generator``; ``coder`` encodes the head's targets (see :func:`make_align`)."""
+    gt_feature = make_feature(
+        gt,
+        pred.anchors,
+        **anchor_targets.model_dump(),
+        generator=generator,
+        raw_fields=raw_fields,
+    )
     gt_aligned = make_align(
         gt,
         pred.bbox2d,
