@@ -10,7 +10,15 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from mono3d.contracts import ALIASES, AXES, ContractError, checks, checks_enabled, contract
+from mono3d.contracts import (
+    ALIASES,
+    AXES,
+    ContractError,
+    GroundTruth,
+    checks,
+    checks_enabled,
+    contract,
+)
 
 
 @contract
@@ -30,6 +38,35 @@ def counts(valid: Int[Tensor, "b n"]) -> Int[Tensor, " b"]:
     return valid.sum(-1)
 
 
+@contract
+def place(
+    boxes: Float[Tensor, "b n 4"], scale: Float[Tensor, " b"], image: Float[Tensor, "b 3 h w"]
+) -> Float[Tensor, "b n 4"]:
+    return boxes * scale[:, None, None]
+
+
+@contract
+def flatten_pairs(boxes: Float[Tensor, "b n 4"], lie: bool = False) -> Float[Tensor, "b*n 4"]:
+    flat = boxes.flatten(0, 1)
+    return flat[:-1] if lie else flat
+
+
+@contract
+def pairs(
+    x: Float[Tensor, "*batch n 7"],
+    y: Float[Tensor, "*batch m 7"],
+    k: int,
+    calib: Float[Tensor, "b 3 4"] | None = None,
+) -> tuple[Float[Tensor, "*batch n m"], Int[Tensor, ""]]:
+    count = torch.tensor(k) if k == 1 else torch.tensor([k])
+    return x[..., :1] * y[..., 0][..., None, :], count
+
+
+@contract
+def count_objects(gt: GroundTruth) -> Int[Tensor, " b"]:
+    return gt.objects.sum(-1)
+
+
 def test_correct_call_passes():
     out = scale_boxes(torch.rand(2, 3, 4), torch.rand(2))
     assert out.shape == (2, 3, 4)
@@ -38,21 +75,88 @@ def test_correct_call_passes():
 def test_wrong_shape_names_argument_expected_dims_and_actual_shape():
     with pytest.raises(ContractError) as info:
         scale_boxes(torch.rand(2, 3, 4), torch.rand(3))
-    message = str(info.value)
-    assert "scale_boxes" in message
-    assert "'scale'" in message
-    assert "b" in message and "f32[3]" in message
+    assert str(info.value) == (
+        "scale_boxes: parameter 'scale': expected (b=2) float, got (3,) float32; "
+        "scale has b=3, but b=2 was bound by boxes (2, 3, 4)"
+    )
     assert isinstance(info.value, TypeError)
 
 
+def test_the_first_binding_argument_is_named_not_the_last():
+    with pytest.raises(ContractError) as info:
+        place(torch.rand(2, 5, 4), torch.rand(2), torch.rand(3, 3, 64, 96))
+    message = str(info.value)
+    assert message.startswith("place: parameter 'image': expected (b=2, 3, h, w) float")
+    assert message.endswith("image has b=3, but b=2 was bound by boxes (2, 5, 4)")
+
+
+def test_wrong_fixed_dim_and_rank_are_explained():
+    with pytest.raises(
+        ContractError, match=r"'boxes': .*\(2, 3, 5\) float32; dim 2 is 5, expected 4$"
+    ):
+        scale_boxes(torch.rand(2, 3, 5), torch.rand(2))
+    with pytest.raises(
+        ContractError, match=r"'boxes': .*\(2, 3\) float32; expected 3 dims, got 2$"
+    ):
+        scale_boxes(torch.rand(2, 3), torch.rand(2))
+
+
 def test_wrong_return_is_caught():
-    with pytest.raises(ContractError, match="bad_return"):
+    with pytest.raises(ContractError) as info:
         bad_return(torch.rand(1, 2, 4))
+    assert str(info.value) == (
+        "bad_return: return value: expected (b=1, n=2, 5) float, got (1, 2, 4) float32; "
+        "dim 2 is 4, expected 5"
+    )
+
+
+def test_return_dims_are_bound_by_the_arguments():
+    with pytest.raises(ContractError) as info:
+        flatten_pairs(torch.rand(2, 3, 4), lie=True)
+    assert str(info.value) == (
+        "flatten_pairs: return value: expected (b*n=6, 4) float, got (5, 4) float32; "
+        "b*n should be 6, got 5 (b=2 bound by boxes (2, 3, 4), n=3 bound by boxes (2, 3, 4))"
+    )
+    assert flatten_pairs(torch.rand(2, 3, 4)).shape == (6, 4)
 
 
 def test_wrong_dtype_is_caught():
-    with pytest.raises(ContractError, match="'valid'"):
+    with pytest.raises(ContractError) as info:
         counts(torch.rand(2, 3))
+    assert str(info.value) == (
+        "counts: parameter 'valid': expected (b, n) int, got (2, 3) float32 (wrong dtype)"
+    )
+
+
+def test_non_tensors_optional_tuples_and_variadic_dims():
+    with pytest.raises(ContractError) as info:
+        pairs(torch.rand(4, 3, 7), torch.rand(5, 2, 7), 1)
+    assert str(info.value) == (
+        "pairs: parameter 'y': expected (*batch=(4,), m, 7) float, got (5, 2, 7) float32; "
+        "y has *batch=(5,), but *batch=(4,) was bound by x (4, 3, 7)"
+    )
+    with pytest.raises(
+        ContractError, match=r"^pairs: parameter 'k': expected int, got float 1\.5$"
+    ):
+        pairs(torch.rand(4, 3, 7), torch.rand(4, 2, 7), 1.5)
+    with pytest.raises(
+        ContractError, match=r"^pairs: parameter 'calib': expected \(b, 3, 4\) float"
+    ):
+        pairs(torch.rand(4, 3, 7), torch.rand(4, 2, 7), 1, torch.rand(2, 3, 3))
+    pairs(torch.rand(4, 3, 7), torch.rand(4, 2, 7), 1, None)
+    with pytest.raises(ContractError) as info:
+        pairs(torch.rand(4, 3, 7), torch.rand(4, 2, 7), 2)
+    assert str(info.value) == (
+        "pairs: return value[1]: expected () int, got (1,) int64; expected 0 dims, got 1"
+    )
+
+
+def test_bundle_argument_of_another_type_is_named():
+    with pytest.raises(ContractError) as info:
+        count_objects(torch.ones(2, 3, dtype=torch.bool))
+    assert str(info.value) == (
+        "count_objects: parameter 'gt': expected a GroundTruth, got a tensor (2, 3) bool"
+    )
 
 
 def test_context_manager_switches_off_and_restores():

@@ -6,10 +6,8 @@ field's type, dtype and rank, and that every dimension name shared by several fi
 one size (dims such as ``h4/2`` are arithmetic on names bound by other fields).
 """
 
-import ast
 import dataclasses
 import functools
-import operator
 import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -18,109 +16,64 @@ import torch
 
 from ._contract import is_tracing
 from ._errors import ContractError
+from ._spec import Scope, TensorSpec, describe, optional_of, tensor_spec
 from ._switch import _state
 
 B = TypeVar("B", bound="Bundle")
 
-_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-}
-
-
-def _evaluate(expr: str, sizes: dict[str, int]) -> float:
-    """Evaluate a dim expression such as ``h4/2`` with the sizes bound so far."""
-
-    def walk(node: ast.AST) -> float:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, ast.Name):
-            return sizes[node.id]
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](walk(node.left), walk(node.right))
-        raise ValueError(f"unsupported dim expression {expr!r}")
-
-    return walk(ast.parse(expr, mode="eval"))
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
-
-
-def _describe(annotation: Any) -> str:
-    kind = annotation.__name__.split("[", 1)[0] if hasattr(annotation, "__name__") else "?"
-    return f"{kind}[{annotation.dim_str}]"
-
-
-def _shape(t: torch.Tensor) -> str:
-    return f"{_dtype_name(t.dtype)} tensor of shape {tuple(t.shape)}"
-
 
 @functools.cache
 def _field_specs(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field name, annotation) of every field of a bundle class, in declaration order."""
     hints = typing.get_type_hints(cls)
     return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
 
 
+@functools.cache
+def _checked_fields(
+    cls: type,
+) -> tuple[tuple[str, str, "type[Bundle] | TensorSpec", bool], ...]:
+    """(name, ``Owner.name``, what it must be, whether None is allowed) of every field a
+    bundle checks: nested bundles by class, tensors by parsed spec, either of them
+    optional (``X | None``); fields with other annotations are not checked."""
+    checked: list[tuple[str, str, type[Bundle] | TensorSpec, bool]] = []
+    for name, annotation in _field_specs(cls):
+        members = typing.get_args(annotation) if optional_of(annotation) else (annotation,)
+        inner = next(m for m in members if m is not type(None))
+        if isinstance(inner, type) and issubclass(inner, Bundle):
+            checked.append((name, f"{cls.__name__}.{name}", inner, len(members) > 1))
+        else:
+            spec = tensor_spec(inner)
+            if spec is not None:
+                checked.append((name, f"{cls.__name__}.{name}", spec, len(members) > 1))
+    return tuple(checked)
+
+
 def check_bundle(bundle: "Bundle") -> None:
-    """Check every field of ``bundle``; raise :class:`ContractError` on the first violation."""
-    owner = type(bundle).__name__
-    sizes: dict[str, int] = {}
-    bound_by: dict[str, str] = {}
-    deferred: list[tuple[str, str, int, torch.Tensor, Any]] = []
-    for name, annotation in _field_specs(type(bundle)):  # type: ignore[arg-type]
+    """Check every field of ``bundle``; raise :class:`ContractError` on the first violation.
+
+    Each tensor field is checked for type, dtype and rank, and every dimension name shared
+    by several fields must have one size; the message names the field, the expected and
+    actual shapes, and the field that bound a disagreeing dim. Dim expressions such as
+    ``h4/2`` are evaluated once every field has bound its names. Then the bundle's
+    value-level rules (:meth:`Bundle._validate`) run.
+    """
+    scope = Scope()
+    deferred: list[Any] = []
+    for name, where, spec, optional in _checked_fields(type(bundle)):
         value = getattr(bundle, name)
-        where = f"{owner}.{name}"
-        if isinstance(annotation, type) and issubclass(annotation, Bundle):
-            if not isinstance(value, annotation):
-                raise ContractError(
-                    f"{where}: expected a {annotation.__name__}, got {type(value).__name__}"
-                )
+        if optional and value is None:
             continue
-        if not hasattr(annotation, "dim_str"):
-            continue
-        spec = _describe(annotation)
-        if not isinstance(value, torch.Tensor):
-            raise ContractError(f"{where}: expected a tensor {spec}, got {type(value).__name__}")
-        if _dtype_name(value.dtype) not in annotation.dtypes:
-            raise ContractError(f"{where}: expected {spec}, got {_shape(value)} (wrong dtype)")
-        dims = annotation.dim_str.split()
-        if len(dims) != value.ndim:
-            raise ContractError(f"{where}: expected {spec} ({len(dims)} dims), got {_shape(value)}")
-        for dim, size in zip(dims, value.shape, strict=True):
-            if dim.isdigit():
-                if int(dim) != size:
-                    raise ContractError(
-                        f"{where}: expected {spec}, got {_shape(value)}: "
-                        f"a dim of size {dim} is {size}"
-                    )
-            elif dim.isidentifier():
-                if dim not in sizes:
-                    sizes[dim], bound_by[dim] = size, f"{where} {tuple(value.shape)}"
-                elif sizes[dim] != size:
-                    raise ContractError(
-                        f"{where}: expected {spec}, got {_shape(value)}: "
-                        f"{dim}={size} but {dim}={sizes[dim]} from {bound_by[dim]}"
-                    )
-            else:
-                deferred.append((where, dim, size, value, annotation))
-    for where, dim, size, value, annotation in deferred:
-        try:
-            expected = _evaluate(dim, sizes)
-        except KeyError as missing:
-            raise ContractError(
-                f"{where}: dim {dim!r} names {missing} that no field binds"
-            ) from None
-        if expected != size:
-            raise ContractError(
-                f"{where}: expected {_describe(annotation)}, got {_shape(value)}: "
-                f"{dim} should be {expected:g} ({', '.join(f'{k}={v}' for k, v in sizes.items())})"
-            )
+        if isinstance(spec, TensorSpec):
+            message = scope.check(where, name, where, spec, value, deferred)
+            if message is not None:
+                raise ContractError(message)
+        elif not isinstance(value, spec):
+            raise ContractError(f"{where}: expected a {spec.__name__}, got {describe(value)}")
+    if deferred:
+        message = scope.check_deferred(deferred)
+        if message is not None:
+            raise ContractError(message)
     bundle._validate()
 
 

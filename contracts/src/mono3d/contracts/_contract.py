@@ -1,6 +1,7 @@
 """The ``contract`` decorator: jaxtyping + beartype when checks are on, nothing when off."""
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -10,6 +11,7 @@ from beartype.roar import BeartypeException
 from jaxtyping import TypeCheckError, jaxtyped
 
 from ._errors import ContractError
+from ._explain import NOT_RETURNED, explain_call
 from ._switch import CHECKS_AT_IMPORT, _state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,8 +28,13 @@ def contract(fn: F) -> F:
     """Check the jaxtyping annotations of ``fn`` (arguments and return) on every call.
 
     Dimension names shared between arguments and the return value must agree within one
-    call. A violation raises :class:`ContractError` (a ``TypeError``) naming the function,
-    the argument, the expected dims and the shapes it got.
+    call. jaxtyping + beartype do the checking; a violation raises :class:`ContractError`
+    (a ``TypeError``) whose message is one line naming the function, the argument (or the
+    return value), the expected and the actual shape and dtype, and for a disagreeing
+    dimension the argument that bound it::
+
+        scale_boxes: parameter 'scale': expected (b=2) float, got (3,) float32; scale has
+        b=3, but b=2 was bound by boxes (2, 3, 4)
 
     With ``MONO3D_CHECKS=0`` at import the function is returned unchanged; inside
     ``with checks(False):`` and while torch.compile/export trace, the unchecked function
@@ -35,19 +42,31 @@ def contract(fn: F) -> F:
     """
     if not CHECKS_AT_IMPORT:
         return fn
-    checked = jaxtyped(typechecker=beartype)(fn)
     name = getattr(fn, "__qualname__", repr(fn))
+    last = threading.local()  # the value fn returned, kept only while its check runs
+
+    @functools.wraps(fn)
+    def returning(*args: Any, **kwargs: Any) -> Any:
+        last.value = out = fn(*args, **kwargs)
+        return out
+
+    checked = jaxtyped(typechecker=beartype)(returning)
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _state["enabled"] or is_tracing():
             return fn(*args, **kwargs)
         try:
-            return checked(*args, **kwargs)
+            out = checked(*args, **kwargs)
         except ContractError:
+            last.value = NOT_RETURNED
             raise
         except (TypeCheckError, BeartypeException) as error:
-            raise ContractError(f"contract of {name} violated: {error}") from None
+            returned, last.value = getattr(last, "value", NOT_RETURNED), NOT_RETURNED
+            message = explain_call(fn, name, args, kwargs, returned, error)
+            raise ContractError(message) from None
+        last.value = NOT_RETURNED
+        return out
 
     wrapper.__wrapped_unchecked__ = fn  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
