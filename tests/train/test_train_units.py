@@ -30,8 +30,19 @@ from mono3d.train import (
 
 
 def _state(**extra):
+    """A valid checkpoint state (every field its record accepts) at ``step``."""
+    step = extra.get("step", 0)
     state = {k: None for k in CHECKPOINT_KEYS if k not in ("format", "version", "torch_version")}
-    state.update(step=0, rng=[], sampler={}, nonfinite={}, config={})
+    state.update(
+        step=step,
+        model={},
+        optimizer={"state": {}, "param_groups": []},
+        scheduler={"base_lrs": [], "last_epoch": step},
+        rng=[capture_rng_state()],
+        sampler=StepBatchSampler(4, 1, seed=0).state(step),
+        nonfinite={"consecutive": 0, "skipped_total": 0},
+        config={},
+    )
     state.update(extra)
     return state
 
