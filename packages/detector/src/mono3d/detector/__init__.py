@@ -25,5 +25,8 @@ from ._criterion import Criterion as Criterion
 from ._detector import Detector as Detector
 from ._detector import DetectorOutput as DetectorOutput
 from ._detector import join_ground_truth as join_ground_truth
+from ._export import EXPORT_INPUTS as EXPORT_INPUTS
+from ._export import EXPORT_OUTPUTS as EXPORT_OUTPUTS
+from ._export import DetectorForExport as DetectorForExport
 from ._postprocess import postprocess as postprocess
 from ._version import __version__ as __version__

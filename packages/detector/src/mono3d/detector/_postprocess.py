@@ -18,11 +18,11 @@ padded with ``valid`` False.
 import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
-from torchvision.ops import batched_nms
 
 from mono3d.contracts import Detections, HeadOutput, contract
 from mono3d.geometry import BoxCoder
 from mono3d.losses import LOG_SIGMA_RANGE
+from mono3d.rpn import nms_keep_mask
 
 #: the scores ``postprocess`` can rank by
 SCORES: tuple[str, ...] = ("2d", "3d")
@@ -46,31 +46,24 @@ def select_candidates(
     score: Tensor,
     boxes: Tensor,
     ok: Tensor,
-    label: Tensor,
     num_labels: int,
     nms_thresh: float,
     k: int,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Top-k candidates per image after per-class NMS.
 
-    score (b, M) in [0, 1], boxes (b, M, 4), ok (b, M) candidates allowed, label (b, M) their
-    class in [0, num_labels). Returns (score (b, K), candidate index (b, K) into M, keep (b, K)).
+    score (b, M) in [0, 1], boxes (b, M, 4), ok (b, M) candidates allowed; the candidates
+    are label-minor (candidate j has label ``j % num_labels``, as :func:`_foreground` lays
+    them out), so each class is the static slice ``label::num_labels`` and the NMS has static
+    shapes (:func:`mono3d.rpn.nms_keep_mask`). Returns (score (b, K), candidate index (b, K)
+    into M, keep (b, K)).
     """
-    b, m = score.shape
-    device = score.device
-    flat_boxes = torch.where(ok[..., None], boxes, torch.zeros_like(boxes)).reshape(b * m, 4)
-    image = torch.arange(b, device=device)[:, None].expand(b, m)
+    b = score.shape[0]
+    nms_boxes = torch.where(ok[..., None], boxes, torch.zeros_like(boxes))
     # candidates that are not ok score -1: processed last, they can never suppress a real one
     nms_scores = torch.where(ok, score, torch.full_like(score, -1.0))
-    kept = batched_nms(
-        flat_boxes.float(),
-        nms_scores.reshape(-1).float(),
-        (image * num_labels + label).reshape(-1),
-        nms_thresh,
-    )
-    survive = torch.zeros(b * m, dtype=torch.bool, device=device)
-    survive[kept] = True
-    survive = survive.view(b, m) & ok
+    classes = [slice(label, None, num_labels) for label in range(num_labels)]
+    survive = nms_keep_mask(nms_boxes, nms_scores, nms_thresh, classes) & ok
     ranked = torch.where(survive, score, torch.full_like(score, -1.0))
     if ranked.shape[1] < k:  # fewer candidates than K: pad so shapes stay (b, K)
         ranked = torch.cat([ranked, ranked.new_full((b, k - ranked.shape[1]), -1.0)], dim=1)
@@ -136,7 +129,7 @@ def postprocess(
     )
     ok = valid & (prob > score_thresh) & finite
     top, index, keep = select_candidates(
-        ranking, box2d, ok, label, num_fg, nms_thresh, detections_per_image
+        ranking, box2d, ok, num_fg, nms_thresh, detections_per_image
     )
 
     def kept(values: Tensor) -> Tensor:

@@ -43,9 +43,30 @@ def project_points(
     return uv, depth
 
 
+def _cross(u: Tensor, v: Tensor) -> Tensor:
+    """Cross products of the 3-vectors on the last axis of u and v (broadcast)."""
+    u1, u2, u3 = u.unbind(-1)
+    v1, v2, v3 = v.unbind(-1)
+    return torch.stack([u2 * v3 - u3 * v2, u3 * v1 - u1 * v3, u1 * v2 - u2 * v1], dim=-1)
+
+
+def _inverse_left(calib: Tensor) -> Tensor:
+    """``inverse(calib[:, :, :3])`` (b, 3, 3) in closed form: the adjugate over the determinant.
+
+    With rows a, b, c of the 3×3 block, the inverse's columns are ``b×c, c×a, a×b`` divided by
+    ``det = a · (b×c)``. Elementwise arithmetic only (no ``torch.linalg``), so it exports to
+    ONNX and runs under any dtype; for a camera block (well conditioned) it agrees with an LU
+    solve to rounding.
+    """
+    a, b, c = calib[:, 0, :3], calib[:, 1, :3], calib[:, 2, :3]
+    columns = torch.stack([_cross(b, c), _cross(c, a), _cross(a, b)], dim=-1)  # b 3 3
+    det = (a * columns[..., 0]).sum(dim=-1)
+    return columns / det[:, None, None]
+
+
 def _solve_left(calib: Tensor, rhs: Tensor) -> Tensor:
     """``inverse(calib[:, :, :3]) @ rhs_k`` for every row k of rhs (b, n, 3) -> (b, n, 3)."""
-    return torch.linalg.solve(calib[:, :, :3], rhs.transpose(1, 2)).transpose(1, 2)
+    return rhs @ _inverse_left(calib).transpose(1, 2)
 
 
 @contract
@@ -54,10 +75,11 @@ def unproject_points(
 ) -> Float[Tensor, "b n 3"]:
     """Camera-frame points X whose projection is ``uv`` at ``depth`` (= ``P2[2] · [X; 1]``).
 
-    Solves ``P2[:, :3] X = (u d, v d, d) - P2[:, 3]`` exactly (general left 3×3 block, the
-    translation column included), so ``project_points(unproject_points(uv, d, P), P) ==
-    (uv, d)``. The left 3×3 block of ``calib`` must be invertible (true for any camera).
-    For KITTI, pass ``depth = z + t_z`` to get a point at camera z.
+    Solves ``P2[:, :3] X = (u d, v d, d) - P2[:, 3]`` in closed form (the adjugate of the
+    general left 3×3 block, the translation column included), so
+    ``project_points(unproject_points(uv, d, P), P) == (uv, d)``. The left 3×3 block of
+    ``calib`` must be invertible (true for any camera). For KITTI, pass
+    ``depth = z + t_z`` to get a point at camera z.
     """
     rhs = torch.cat([uv * depth[..., None], depth[..., None]], dim=-1) - calib[:, None, :, 3]
     return _solve_left(calib, rhs)

@@ -11,25 +11,28 @@ from collections.abc import Sequence
 import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
-from torchvision.ops import batched_nms
 
 from mono3d.contracts import contract
 from mono3d.geometry import clip_boxes, decode_box2d
 
+from ._nms import nms_keep_mask
+
 
 def _top_k_per_level(
     scores: Tensor, anchors_per_level: Sequence[int], k: int
-) -> tuple[Tensor, Tensor]:
-    """(indices (b, K) into the N anchors, level (K,)) of the k best scores of each level."""
-    indices, levels, start = [], [], 0
-    for level, count in enumerate(anchors_per_level):
+) -> tuple[Tensor, list[slice]]:
+    """(indices (b, K) into the N anchors, each level's slice of the K) of the k best scores
+    of each level; levels without anchors get no slice."""
+    indices, levels, start, taken = [], [], 0, 0
+    for count in anchors_per_level:
         top = min(k, count)
         if top > 0:
             best = scores[:, start : start + count].topk(top, dim=1, sorted=False).indices
             indices.append(best + start)
-            levels.append(torch.full((top,), level, dtype=torch.long, device=scores.device))
+            levels.append(slice(taken, taken + top))
+            taken += top
         start += count
-    return torch.cat(indices, dim=1), torch.cat(levels)
+    return torch.cat(indices, dim=1), levels
 
 
 @contract
@@ -70,9 +73,8 @@ def select_proposals(
             f"anchors_per_level={list(anchors_per_level)} sums to "
             f"{sum(anchors_per_level)}, but N={n}"
         )
-    device = object_logit.device
     scores = object_logit.detach().reshape(b, n).float()
-    index, level = _top_k_per_level(scores, anchors_per_level, pre_nms_top_n)  # b K, K
+    index, levels = _top_k_per_level(scores, anchors_per_level, pre_nms_top_n)  # b K
     k = index.shape[1]
     top_scores = scores.gather(1, index)
     deltas = bbox2d_logit.detach().float().gather(1, index[..., None].expand(b, k, 4))
@@ -81,16 +83,11 @@ def select_proposals(
     sides = boxes[..., 2:] - boxes[..., :2]
     keep = (sides >= min_size).all(dim=-1) & torch.isfinite(top_scores)  # b K
 
-    image = torch.arange(b, device=device)[:, None].expand(b, k)
-    group = image * len(anchors_per_level) + level[None, :]
     # static shapes (export-friendly, no nonzero): dropped candidates become zero boxes with
     # score -inf; processed last by NMS, they can never suppress a kept one
-    nms_boxes = torch.where(keep[..., None], boxes, torch.zeros_like(boxes)).reshape(-1, 4)
+    nms_boxes = torch.where(keep[..., None], boxes, torch.zeros_like(boxes))
     nms_scores = torch.where(keep, top_scores, torch.full_like(top_scores, -torch.inf))
-    survivors = batched_nms(nms_boxes, nms_scores.reshape(-1), group.reshape(-1), nms_thresh)
-    survive = torch.zeros(b * k, dtype=torch.bool, device=device)
-    survive[survivors] = True
-    survive = survive.view(b, k) & keep
+    survive = nms_keep_mask(nms_boxes, nms_scores, nms_thresh, levels) & keep
     ranked = torch.where(survive, top_scores, torch.full_like(top_scores, -torch.inf))
     if k < post_nms_top_n:  # fewer candidates than Nhd: pad so the shape stays (b, Nhd)
         ranked = torch.cat([ranked, ranked.new_full((b, post_nms_top_n - k), -torch.inf)], 1)
