@@ -1,9 +1,10 @@
 """The one checking switch.
 
 Checks are on unless the environment says ``MONO3D_CHECKS=0`` (also ``false``/``off``/``no``)
-when a checked module is imported; in that case ``contract`` returns functions unchanged, so
-there is no overhead at all. At run time ``checks(False)`` turns checking off inside a
-``with`` block (one boolean test per call remains).
+when ``mono3d.contracts`` is imported. Off means every check this package makes: ``contract``
+returns functions unchanged (no overhead at all), bundles skip their field, shared-dim and
+value checks, and ``check_same_batch`` does nothing. At run time ``checks(False)`` turns the
+same checks off inside a ``with`` block (one boolean test per decorated call remains).
 """
 
 import contextlib
@@ -38,7 +39,7 @@ def checks(enabled: bool) -> Iterator[None]:
     """Turn checking on or off inside a ``with`` block, restoring the previous state after.
 
     Turning checks on has no effect on functions decorated while ``MONO3D_CHECKS=0``
-    (those were never wrapped); bundles are always checkable.
+    (those were never wrapped); it does turn bundle checks and ``check_same_batch`` back on.
     """
     previous = _state["enabled"]
     _state["enabled"] = bool(enabled)
