@@ -396,6 +396,7 @@ _OFF = {
     "loss.normalizer": "sampled",
     "proposal_targets.min_height_3d": "0",
     "proposal_targets.max_depth_3d": "null",
+    "loss.depth": "huber",
 }
 _STEPS: tuple[tuple[str, dict[str, str]], ...] = (
     ("abl0_today", {}),
@@ -411,14 +412,16 @@ _STEPS: tuple[tuple[str, dict[str, str]], ...] = (
             "proposal_targets.max_depth_3d": "65",
         },
     ),
+    ("abl8_laplacian_depth", {"loss.depth": "laplacian"}),
 )
 
 
 #: variants beside the chain, each the last of it with one change: the 3D logit against the
-#: proposal again, and the 3D branch reading its refined box
+#: proposal again, the 3D branch reading its refined box's geometry, and its crop too
 _EXTRA: tuple[tuple[str, dict[str, str]], ...] = (
     ("abl6_proposal_ref", {"coder.depth_reference": "proposal"}),
     ("abl7_refined_geometry", {"head.geometry_source": "refined"}),
+    ("abl9_pool_refined", {"head.geometry_source": "refined", "head.pool_3d": "refined"}),
 )
 
 

@@ -143,3 +143,6 @@ def test_ablation_variants_add_one_change_at_a_time_and_end_at_the_config(bench)
     assert today.postprocess.score == "2d" and today.loss.normalizer == "sampled"
     extra = load_train_config(bench.CONFIG, named["abl7_refined_geometry"]).model
     assert extra.head.geometry_source == "refined"
+    pooled = load_train_config(bench.CONFIG, named["abl9_pool_refined"]).model
+    assert pooled.head.pool_3d == "refined" and pooled.head.geometry_source == "refined"
+    assert today.loss.depth == "huber"

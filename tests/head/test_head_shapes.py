@@ -186,3 +186,39 @@ def test_unknown_geometry_source_is_named():
 
     with pytest.raises(ValueError, match="geometry_source"):
         RoIHead(in_channels=CH, geometry_source="anchor")
+
+
+def test_pool_3d_refined_reads_the_crop_of_the_refined_box():
+    """pool_3d='refined': category and 2D deltas still read the proposal's crop; the 3D,
+    uncertainty and yaw outputs read the crop of the refined box, which is the proposal's
+    own while the deltas are zero."""
+    g = torch.Generator().manual_seed(4)
+    features = _features(1, 64, 96, g)
+    proposals = torch.tensor([[[4.0, 4.0, 40.0, 30.0], [10.0, 0.0, 90.0, 60.0]]])
+    second = RoIHead(in_channels=CH, fc_dim=32, pool_3d="refined").eval()
+    plain = RoIHead(in_channels=CH, fc_dim=32, pool_3d="proposal").eval()
+    torch.nn.init.zeros_(second.bbox2d_pred.weight)
+    plain.load_state_dict(second.state_dict())
+    calib = _calib(1)
+    with torch.no_grad():
+        a, b = second(features, proposals, calib), plain(features, proposals, calib)
+        for name in a.as_dict():
+            torch.testing.assert_close(a.as_dict()[name], b.as_dict()[name])
+        torch.nn.init.normal_(second.bbox2d_pred.weight, std=0.5)
+        plain.load_state_dict(second.state_dict())
+        a, b = second(features, proposals, calib), plain(features, proposals, calib)
+        for name in ("category_logit", "bbox2d_logit"):
+            torch.testing.assert_close(a.as_dict()[name], b.as_dict()[name])
+        for name in ("bbox3d_logit", "depth_log_sigma", "yaw_logit", "yaw_resi"):
+            assert not torch.allclose(a.as_dict()[name], b.as_dict()[name]), name
+        # the same as pooling the refined boxes with the plain head
+        boxes = second.refined_boxes(proposals, a.category_logit, a.bbox2d_logit)
+        c = plain(features, boxes, calib)
+        torch.testing.assert_close(a.yaw_logit, c.yaw_logit)
+
+
+def test_unknown_pool_3d_is_named():
+    import pytest
+
+    with pytest.raises(ValueError, match="pool_3d"):
+        RoIHead(in_channels=CH, pool_3d="anchor")

@@ -18,7 +18,9 @@ class HeadConfig(BaseModel):
         (edges as ray slopes, log size; the head then needs the calib). geometry_dim: width
         of the two layers that embed it (64). geometry_source: whose geometry, the
         proposal's or its refined box's (``refined``: the head's own 2D deltas applied, no
-        gradient; less proposal jitter).
+        gradient; less proposal jitter). pool_3d: whose RoIAlign crop the 3D, uncertainty
+        and yaw outputs read, the proposal's or its refined box's (``refined``: pooled a
+        second time through the same fc layers).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -33,3 +35,4 @@ class HeadConfig(BaseModel):
     geometry: bool = True
     geometry_dim: int = Field(default=64, ge=1)
     geometry_source: Literal["proposal", "refined"] = "proposal"
+    pool_3d: Literal["proposal", "refined"] = "proposal"

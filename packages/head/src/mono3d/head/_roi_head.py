@@ -20,8 +20,9 @@ from ._geometry import GEOMETRY_FEATURES, proposal_geometry
 #: feature map names pooled from, and their scales (1 / stride)
 LEVELS: tuple[str, str, str] = ("s2", "s3", "s4")
 SCALES: tuple[float, float, float] = (1 / 4, 1 / 8, 1 / 16)
-#: whose geometry the 3D branch reads
+#: whose geometry the 3D branch reads, and whose RoIAlign crop the 3D and yaw outputs read
 GEOMETRY_SOURCES: tuple[str, ...] = ("proposal", "refined")
+POOL_3D_SOURCES: tuple[str, ...] = ("proposal", "refined")
 #: pyramid level numbers of s2 and s4 (level k has stride 2**k)
 MIN_LEVEL, MAX_LEVEL = 2, 4
 
@@ -46,12 +47,17 @@ class RoIHead(nn.Module):
     geometry: the proposal's (``proposal``) or its refined box's (``refined``: the
     proposal moved by the head's own 2D deltas averaged over the object classes with their
     softmax probabilities, no gradient, decoded with ``refine_weights``), which carries less
-    of the proposal's jitter. Output layers are initialised
+    of the proposal's jitter. ``pool_3d`` says whose crop the 3D, uncertainty and yaw
+    outputs read: the proposal's (``proposal``) or, iterative-box-refinement style (Cascade
+    R-CNN's shared-weight variant), the refined box's (``refined``: pooled again and passed
+    through the same fc6/fc7), a crop aligned with the object instead of one offset by the
+    proposal's error; the category and the 2D deltas always read the proposal's crop.
+    Output layers are initialised
     normal with zero bias: 3D, uncertainty, 2D refinement and yaw std 0.001, category 0.01.
 
     Keyword-only arguments: in_channels (the neck's c), num_classes (C), num_bins (B),
     roi_size, sampling_ratio, fc_dim, canonical_scale, canonical_level, geometry,
-    geometry_dim, geometry_source, refine_weights (the coder's).
+    geometry_dim, geometry_source, pool_3d, refine_weights (the coder's).
     """
 
     def __init__(
@@ -68,6 +74,7 @@ class RoIHead(nn.Module):
         geometry: bool = True,
         geometry_dim: int = 64,
         geometry_source: str = "proposal",
+        pool_3d: str = "proposal",
         refine_weights: tuple[float, float, float, float] = DEFAULT_REFINE_WEIGHTS,
     ) -> None:
         super().__init__()
@@ -88,8 +95,11 @@ class RoIHead(nn.Module):
             raise ValueError(
                 f"geometry_source={geometry_source!r}: expected one of {GEOMETRY_SOURCES}"
             )
+        if pool_3d not in POOL_3D_SOURCES:
+            raise ValueError(f"pool_3d={pool_3d!r}: expected one of {POOL_3D_SOURCES}")
         self.geometry = bool(geometry)
         self.geometry_source = geometry_source
+        self.pool_3d = pool_3d
         wx, wy, ww, wh = (float(w) for w in refine_weights)
         self.refine_weights = (wx, wy, ww, wh)
 
@@ -152,6 +162,7 @@ class RoIHead(nn.Module):
             geometry=cfg.geometry,
             geometry_dim=cfg.geometry_dim,
             geometry_source=cfg.geometry_source,
+            pool_3d=cfg.pool_3d,
             refine_weights=refine_weights,
         )
 
@@ -182,11 +193,15 @@ class RoIHead(nn.Module):
         depth_log_sigma (b, Nhd, C).
         """
         b, nhd = proposals.shape[:2]
-        x = self.pool(features, proposals).flatten(1)
-        x = self.relu(self.fc7(self.relu(self.fc6(x))))
+        x = self.appearance(features, proposals)
         c, nb = self.num_classes, self.num_bins
         category_logit = self.category_pred(x).view(b, nhd, c)
         bbox2d_logit = self.bbox2d_pred(x).view(b, nhd, c, 4)
+        refined = proposals
+        if self.geometry_source == "refined" or self.pool_3d == "refined":
+            refined = self.refined_boxes(proposals, category_logit, bbox2d_logit)
+        if self.pool_3d == "refined":
+            x = self.appearance(features, refined.to(proposals.dtype))
         x3d = x
         if self.geometry:
             if calib is None:
@@ -199,9 +214,7 @@ class RoIHead(nn.Module):
                     f"RoIHead.forward: calib has b={calib.shape[0]} "
                     f"(shape {tuple(calib.shape)}) but proposals have b={b}"
                 )
-            boxes = proposals
-            if self.geometry_source == "refined":
-                boxes = self.refined_boxes(proposals, category_logit, bbox2d_logit)
+            boxes = refined if self.geometry_source == "refined" else proposals
             g = proposal_geometry(boxes, calib).to(x.dtype).flatten(0, 1)
             g = self.relu(self.geometry_fc2(self.relu(self.geometry_fc1(g))))
             x3d = self.relu(self.fc3d(torch.cat([x, g.to(x.dtype)], dim=1)))
@@ -213,6 +226,11 @@ class RoIHead(nn.Module):
             bbox2d_logit=bbox2d_logit,
             depth_log_sigma=self.depth_log_sigma_pred(x3d).view(b, nhd, c),
         )
+
+    def appearance(self, features: NeckFeatures, boxes: Tensor) -> Tensor:
+        """(b*Nhd, fc_dim) appearance vectors of ``boxes`` (b, Nhd, 4): RoIAlign, fc6, fc7."""
+        x = self.pool(features, boxes).flatten(1)
+        return self.relu(self.fc7(self.relu(self.fc6(x))))
 
     def refined_boxes(
         self, proposals: Tensor, category_logit: Tensor, bbox2d_logit: Tensor
