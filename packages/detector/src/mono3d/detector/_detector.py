@@ -128,15 +128,17 @@ class Detector(nn.Module):
         """Post-processed detections, K per image, padded (call ``.eval()`` first for the
         test-time proposal settings)."""
         output = self(images)
-        return postprocess(
-            output.head,
-            output.rpn.bbox2d,
-            output.rpn.valid,
-            images.calib,
-            self.coder,
-            image_size=images.image_size,
-            score_thresh=self.score_thresh,
-            nms_thresh=self.nms_thresh,
-            detections_per_image=self.detections_per_image,
-            score=self.score,
-        )
+        # decoding (codecs, the camera's matmuls) stays float32 under an autocast region
+        with torch.autocast(images.images.device.type, enabled=False):
+            return postprocess(
+                output.head,
+                output.rpn.bbox2d,
+                output.rpn.valid,
+                images.calib,
+                self.coder,
+                image_size=images.image_size,
+                score_thresh=self.score_thresh,
+                nms_thresh=self.nms_thresh,
+                detections_per_image=self.detections_per_image,
+                score=self.score,
+            )

@@ -17,6 +17,7 @@ from mono3d.data import AugmentConfig, DataConfig
 from mono3d.detector import ConfigError, DetectorConfig, load_config
 from mono3d.logger import LoggerConfig
 
+from ._precision import DEFAULT_AMP, AmpSetting
 from ._schedule import OptimConfig, ScheduleConfig
 
 __all__ = [
@@ -63,9 +64,12 @@ class LoopSection(BaseModel):
     batch_size: int = Field(default=4, ge=1)
     """Images per process and step (the global batch is batch_size x world size)."""
     seed: int = Field(default=0, ge=0)
-    amp: Literal["off", "bf16", "fp16"] = "off"
-    """Mixed precision: bf16 on CPU or GPU (torch.autocast), fp16 on GPU only (GradScaler).
-    YAML reads a bare ``off`` as false, which is accepted as "off"."""
+    amp: AmpSetting = DEFAULT_AMP
+    """Mixed precision: ``auto`` (bf16 autocast + channels_last where the device runs bf16
+    natively: a CUDA device with bf16, a CPU with avx512_bf16/AMX whose start-up probe finds
+    bf16 convolutions faster; float32 elsewhere; see ``mono3d.train._precision``), ``off``
+    (float32), ``bf16`` (CPU or GPU, torch.autocast + channels_last) or ``fp16`` (GPU only,
+    GradScaler). YAML reads a bare ``off`` as false, which is accepted as "off"."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     clip_grad_norm: float | None = Field(default=10.0, gt=0)
     """Clip the global gradient norm to this value; None: no clipping."""

@@ -21,6 +21,7 @@ from ._checkpoint import CheckpointError, load_checkpoint
 from ._config import TrainConfig
 from ._draw import draw_boxes_on_image, enlarge, to_pil
 from ._evaluate import detection_labels
+from ._precision import DEFAULT_AMP, Precision, resolve_precision
 
 __all__ = ["find_calib", "load_detector", "predict_images"]
 
@@ -72,13 +73,19 @@ def predict_images(
     draw: bool = True,
     draw_threshold: float = 0.3,
     min_height: int = 375,
+    precision: Precision | str = DEFAULT_AMP,
 ) -> list[pathlib.Path]:
     """Run ``detector`` on image files; write ``out_dir/data/<id>.txt`` (KITTI results) and,
     with ``draw``, ``out_dir/images/<id>.png`` (the boxes scoring at least ``draw_threshold``
     projected, front face crossed, ``class score`` labels; images lower than ``min_height``
     are enlarged for legibility).
-    Each image's P2 comes from ``calib`` or its KITTI calib file.
+    Each image's P2 comes from ``calib`` or its KITTI calib file. ``precision``: a resolved
+    :class:`Precision` or a ``train.amp`` setting (default ``auto``: bf16 autocast +
+    channels_last where ``device`` runs bf16 natively; the decoding stays float32).
     Returns the result files written."""
+    if isinstance(precision, str):
+        precision = resolve_precision(precision, device, source="--precision")
+    precision.prepare(detector)
     paths = [pathlib.Path(p) for p in images]
     for path in paths:
         if not path.is_file():
@@ -105,7 +112,7 @@ def predict_images(
                 )
             )
         batch = collate(samples)
-        with torch.no_grad():
+        with torch.no_grad(), precision.autocast(torch.device(device).type):
             detections = detector.predict(batch.images.to(device)).to("cpu")  # type: ignore[operator]
         written += write_kitti_results(out / "data", detections, batch.frame_ids, tuple(classes))
         if draw:

@@ -48,6 +48,7 @@ from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ._config import TrainConfig
 from ._distributed import DistContext, init_distributed
 from ._evaluate import evaluate_detector
+from ._precision import resolve_for_run
 from ._rng import capture_rng_state, derive_seed, make_generator, restore_rng_state
 from ._sampler import SampleKey, StepBatchSampler
 from ._schedule import build_optimizer, build_scheduler
@@ -186,8 +187,16 @@ class Trainer:
                 f"{source}: train.amp: fp16 needs a CUDA device (use bf16 on the CPU)"
             )
 
+        self.precision = resolve_for_run(
+            loop.amp, self.dist.device, checkpoint=self.checkpoint_path,
+            source=f"{source}: train.amp",
+        )
+        self._say(self.precision.describe())
+
         _reseed_globals(derive_seed(loop.seed, "init"))
-        self.detector: nn.Module = build_detector(config.model).to(self.dist.device)
+        self.detector: nn.Module = self.precision.prepare(
+            build_detector(config.model).to(self.dist.device)
+        )
         # one coder: the criterion encodes targets with the object the detector decodes with
         self.criterion: nn.Module = build_criterion(config.model, self.detector.coder).to(
             self.dist.device
@@ -200,7 +209,7 @@ class Trainer:
             )
         self.optimizer = build_optimizer(self.detector, config.optim)
         self.scheduler = build_scheduler(self.optimizer, config.schedule, loop.steps)
-        self.scaler = torch.amp.GradScaler("cuda") if loop.amp == "fp16" else None
+        self.scaler = torch.amp.GradScaler("cuda") if self.precision.amp == "fp16" else None
 
         data = config.data
         self.train_set = KittiDataset.from_config(
@@ -233,11 +242,7 @@ class Trainer:
     # ------------------------------------------------------------------ state
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        amp = self.config.train.amp
-        if amp == "off":
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if amp == "bf16" else torch.float16
-        return torch.autocast(device_type=self.dist.device.type, dtype=dtype)
+        return self.precision.autocast(self.dist.device.type)
 
     def _sampler(self, start_step: int) -> StepBatchSampler:
         loop = self.config.train
@@ -272,6 +277,7 @@ class Trainer:
                 "skipped_total": self.skipped_steps,
             },
             "config": self.config.model_dump(mode="json"),
+            "precision": self.precision.as_dict(),
         }
 
     def save(self, sampler: StepBatchSampler) -> pathlib.Path:
@@ -384,14 +390,15 @@ class Trainer:
             return
         if self.dist.is_main:
             self._say(f"evaluating step {self.step} on split {self.config.data.val_split!r}")
-            metrics = evaluate_detector(
-                self.detector,
-                self.val_set,
-                self.config,
-                self.run_dir / "eval" / f"step_{self.step:07d}",
-                device=self.dist.device,
-                draw_dir=self.run_dir / "predictions" if final else None,
-            )
+            with self._autocast():
+                metrics = evaluate_detector(
+                    self.detector,
+                    self.val_set,
+                    self.config,
+                    self.run_dir / "eval" / f"step_{self.step:07d}",
+                    device=self.dist.device,
+                    draw_dir=self.run_dir / "predictions" if final else None,
+                )
             logger.log_eval(self.step, metrics=metrics, epoch=None)
             if final:
                 table = self.run_dir / "eval" / f"step_{self.step:07d}" / "metrics.txt"
@@ -423,7 +430,9 @@ class Trainer:
             rank=self.dist.rank,
         )
         if self.dist.is_main:
-            config_text = yaml.safe_dump(self.config.model_dump(mode="json"), sort_keys=False)
+            config_text = f"# {self.precision.describe()}\n" + yaml.safe_dump(
+                self.config.model_dump(mode="json"), sort_keys=False
+            )
             (self.run_dir / "config.yaml").write_text(config_text)
         sampler = self._sampler(self.step)
         self.detector.train()

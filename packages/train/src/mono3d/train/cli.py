@@ -100,11 +100,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from ._device import resolve_device
+    from ._precision import DEFAULT_AMP, resolve_precision
     from ._predict import load_detector, predict_images
 
     device = resolve_device(args.device)
     _LOG.debug(f"predicting on {device}")
     detector, config = load_detector(args.checkpoint, device)
+    precision = resolve_precision(args.precision or DEFAULT_AMP, device, source="--precision")
+    _LOG.info(precision.describe())
     if args.score_threshold is not None:
         detector.score_thresh = args.score_threshold  # type: ignore[assignment]
     written = predict_images(
@@ -116,6 +119,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=device,
         draw_threshold=args.draw_threshold,
+        precision=precision,
     )
     _LOG.info(
         f"wrote {len(written)} result files to {pathlib.Path(args.out) / 'data'} and "
@@ -344,6 +348,12 @@ def _parser() -> argparse.ArgumentParser:
         "detection is written to the result files)",
     )
     _device_option(predict, "auto")
+    predict.add_argument(
+        "--precision",
+        choices=["auto", "off", "bf16", "fp16"],
+        help="auto (the default, as train.amp): bf16 autocast + channels_last where the "
+        "device runs bf16 natively, else float32; off: float32; fp16: CUDA only",
+    )
     predict.set_defaults(run=_cmd_predict)
 
     evaluate = command("evaluate", help="KITTI AP of a result folder")
