@@ -47,7 +47,7 @@ def run(*args):
 
 @pytest.fixture(scope="module")
 def results_dir(kitti_sample, tmp_path_factory):
-    ids, gt, _ = read_kitti_folders(kitti_sample, tmp_path_factory.mktemp("empty"))
+    ids, gt, _ = read_kitti_folders(kitti_sample, None)  # the ground truth alone
     folder = tmp_path_factory.mktemp("results") / "data"
     dets = jitter_annos(gt, 0.3, seed=1)
     write_results(folder, ids[1:], dets[1:])  # frame 000000 has no result file

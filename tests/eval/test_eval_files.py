@@ -1,10 +1,11 @@
-"""The KITTI label reader: 15 columns for ground truth, 16 for results, strict errors that
-name the file, the line and the column."""
+"""The KITTI label reader as the evaluation uses it (mono3d.kitti's): 15 columns for ground
+truth, 16 for results, strict errors that name the file, the line and the field."""
 
 import pytest
 
 from mono3d.eval import (
     EvalInputError,
+    KittiFormatError,
     read_id_list,
     read_kitti_folders,
     read_label_file,
@@ -43,21 +44,23 @@ def test_reads_ground_truth_and_results(tmp_path):
 @pytest.mark.parametrize(
     ("line", "with_score", "message"),
     [
-        (GT_LINE, True, r":3: expected 16 \(a result line ends with its score\) values, got 15"),
-        (GT_LINE + " 0.5 7", False, r":3: expected 15 \(or 16\) values, got 17"),
-        (GT_LINE.replace("1.87", "wide"), False, r":3: column 'w' is not a number: 'wide'"),
+        (GT_LINE, True, r":3: expected 16 columns \(a result line ends with its score\), got 15"),
+        (GT_LINE + " 0.5 7", False, r":3: expected 15 columns .* or 16 \(with score\), got 17"),
+        (GT_LINE.replace("1.87", "wide"), False, r":3: field 'w': expected a number, got 'wide'"),
         (
             GT_LINE.replace(" 0 1.85", " 1.5 1.85"),
             False,
-            r":3: column 'occluded' must be an integer",
+            r":3: field 'occluded': expected an integer",
         ),
-        (GT_LINE.replace("58.49", "nan"), False, r":3: column 'z' is not finite"),
+        (GT_LINE.replace("58.49", "nan"), False, r":3: field 'z': expected a number, got 'nan'"),
+        (GT_LINE.replace("58.49", "1e300"), False, r":3: field 'z': number out of range"),
+        (GT_LINE.replace(" 0 1.85", " 1e30 1.85"), False, r":3: field 'occluded': expected an"),
     ],
 )
 def test_malformed_lines_name_file_line_and_column(tmp_path, line, with_score, message):
     path = tmp_path / "000042.txt"
     path.write_text(f"{GT_LINE} 0.5\n\n{line}\n" if with_score else f"{GT_LINE}\n\n{line}\n")
-    with pytest.raises(EvalInputError, match=str(path).replace(".", r"\.") + message):
+    with pytest.raises(KittiFormatError, match=str(path).replace(".", r"\.") + message):
         read_label_file(path, with_score=with_score)
 
 
@@ -69,11 +72,11 @@ def test_folders_and_id_lists(tmp_path, kitti_sample):
         resolve_label_dir(tmp_path)
     ids = tmp_path / "ids.txt"
     ids.write_text("000002\n000999\n")
-    assert read_id_list(ids) == ["000002", "000999"]
+    assert read_id_list(ids) == ("000002", "000999")
     with pytest.raises(EvalInputError, match=r"frame '000999': no ground-truth file"):
         read_kitti_folders(kitti_sample, tmp_path, read_id_list(ids))
     ids.write_text("000002 000003\n")
-    with pytest.raises(EvalInputError, match=r"ids\.txt:1: expected one frame id"):
+    with pytest.raises(KittiFormatError, match=r"ids\.txt:1: expected one frame id"):
         read_id_list(ids)
     with pytest.raises(EvalInputError, match="result folder not found"):
         read_kitti_folders(kitti_sample, tmp_path / "missing")

@@ -1,7 +1,20 @@
-"""mono3d.data: KITTI reader/writer, geometry-true augmentation, batching, dataset statistics.
+"""mono3d.data: KITTI datasets (the text formats come from :mod:`mono3d.kitti`, re-exported
+here), geometry-true augmentation, batching, dataset statistics.
 
 The synthetic KITTI-format scene generator lives in :mod:`mono3d.data.synthetic`.
 """
+
+from mono3d.kitti import LABEL_FIELDS as LABEL_FIELDS
+from mono3d.kitti import KittiCalib as KittiCalib
+from mono3d.kitti import KittiFormatError as KittiFormatError
+from mono3d.kitti import KittiObject as KittiObject
+from mono3d.kitti import format_kitti_object as format_kitti_object
+from mono3d.kitti import parse_kitti_calib as parse_kitti_calib
+from mono3d.kitti import parse_kitti_label as parse_kitti_label
+from mono3d.kitti import read_kitti_calib as read_kitti_calib
+from mono3d.kitti import read_kitti_label as read_kitti_label
+from mono3d.kitti import write_kitti_calib as write_kitti_calib
+from mono3d.kitti import write_kitti_label as write_kitti_label
 
 from ._augment import Compose as Compose
 from ._augment import PhotometricJitter as PhotometricJitter
@@ -25,17 +38,6 @@ from ._dataset import KittiDataset as KittiDataset
 from ._dataset import KittiFrames as KittiFrames
 from ._dataset import find_frames as find_frames
 from ._dataset import read_image as read_image
-from ._errors import KittiFormatError as KittiFormatError
-from ._kitti_calib import KittiCalib as KittiCalib
-from ._kitti_calib import parse_kitti_calib as parse_kitti_calib
-from ._kitti_calib import read_kitti_calib as read_kitti_calib
-from ._kitti_calib import write_kitti_calib as write_kitti_calib
-from ._kitti_label import LABEL_FIELDS as LABEL_FIELDS
-from ._kitti_label import KittiObject as KittiObject
-from ._kitti_label import format_kitti_object as format_kitti_object
-from ._kitti_label import parse_kitti_label as parse_kitti_label
-from ._kitti_label import read_kitti_label as read_kitti_label
-from ._kitti_label import write_kitti_label as write_kitti_label
 from ._priors import class_priors as class_priors
 from ._sample import IGNORE_BOX3D as IGNORE_BOX3D
 from ._sample import Batch as Batch

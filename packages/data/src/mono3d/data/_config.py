@@ -59,6 +59,9 @@ class DataConfig(BaseModel):
     classes: tuple[str, ...] = DEFAULT_CLASSES
     mapping: dict[str, str] = Field(default_factory=dict)
     augment: AugmentConfig | None = Field(default_factory=lambda: AugmentConfig())
+    max_image_pixels: int = Field(default=16_777_216, ge=1)
+    """Images with more pixels (width x height) are refused before decoding, naming the
+    file; the default, 2**24 (4096 x 4096), is 36 KITTI frames."""
 
     @model_validator(mode="after")
     def _valid_classes(self) -> "DataConfig":

@@ -10,9 +10,9 @@ from jaxtyping import Float
 from torch import Tensor
 
 from mono3d.contracts import Detections, contract
+from mono3d.kitti import KittiObject, write_kitti_label
 
 from ._classes import IGNORE_CATEGORY, ClassMap
-from ._kitti_label import KittiObject, write_kitti_label
 from ._sample import IGNORE_BOX3D, Sample
 
 

@@ -8,6 +8,7 @@ Layout (the official one; ``root`` may also be the ``training`` folder itself)::
 """
 
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +20,17 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from mono3d.kitti import (
+    KittiFormatError,
+    KittiObject,
+    read_id_list,
+    read_kitti_calib,
+    read_kitti_label,
+)
+
 from ._classes import DEFAULT_CLASSES, ClassMap
 from ._config import DataConfig
 from ._convert import labels_to_sample
-from ._errors import KittiFormatError
-from ._kitti_calib import read_kitti_calib
-from ._kitti_label import KittiObject, read_kitti_label
 from ._sample import Sample
 
 #: a transform takes a sample and returns the transformed sample (see ``mono3d.data``
@@ -32,19 +38,62 @@ from ._sample import Sample
 Transform = Callable[[Sample], Sample]
 
 
-def read_image(path: str | os.PathLike[str]) -> Float[Tensor, "3 h w"]:
-    """An image file as RGB float32 in [0, 1], (3, h, w). A missing file raises
-    FileNotFoundError, an unreadable one :class:`KittiFormatError`; both name the file."""
+#: the most pixels an image may have (``DataConfig.max_image_pixels``, written once there)
+DEFAULT_MAX_IMAGE_PIXELS: int = DataConfig.model_fields["max_image_pixels"].default
+
+# 16-bit greyscale modes: scaled by 65535 (``convert("RGB")`` would clip them to white)
+_SIXTEEN_BIT = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
+
+
+def _pixels(image: Image.Image, path: str | os.PathLike[str]) -> tuple[np.ndarray, float]:
+    """The decoded image as (h, w, c) integers and the value of full white: 8-bit modes
+    through RGB (255), 16-bit greyscale (65535; Pillow's older ``I`` mode of a 16-bit PNG
+    too); other high-depth modes refused."""
+    if image.mode in _SIXTEEN_BIT or (image.mode == "I" and image.format == "PNG"):
+        return np.asarray(image)[:, :, None], 65535.0
+    if image.mode in ("I", "F"):
+        raise KittiFormatError(
+            path, None, f"unsupported pixel format {image.mode} (32-bit); use 8- or 16-bit"
+        )
+    return np.asarray(image.convert("RGB"), dtype=np.uint8), 255.0
+
+
+def read_image(
+    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+) -> Float[Tensor, "3 h w"]:
+    """An image file as RGB float32 in [0, 1], (3, h, w): 8-bit images divided by 255,
+    16-bit greyscale ones by 65535 (replicated to three channels).
+
+    A missing file raises FileNotFoundError; an image of more than ``max_pixels`` pixels
+    (checked from the header, before decoding), a 32-bit one, or a file that does not
+    decode (corrupt, truncated, not an image) raises :class:`KittiFormatError`; all name
+    the file."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"image not found: {os.fspath(path)}")
     try:
-        with Image.open(path) as image:
-            pixels = np.array(image.convert("RGB"), dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise KittiFormatError(path, None, f"cannot decode image: {error}") from None
+        with warnings.catch_warnings():
+            # the size limit below is ours; Pillow's bomb warning would only repeat it
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise KittiFormatError(
+                        path,
+                        None,
+                        f"image is {width}x{height} = {width * height} pixels, more than the "
+                        f"limit of {max_pixels} (data max_image_pixels)",
+                    )
+                pixels, white = _pixels(image, path)
+    except KittiFormatError:
+        raise
+    except Exception as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise KittiFormatError(path, None, f"cannot decode image: {reason}") from None
     # in numpy: single-threaded and fast, never slowed by torch's thread pool
     chw = np.ascontiguousarray(pixels.transpose(2, 0, 1), dtype=np.float32)
-    chw /= np.float32(255.0)
+    chw /= np.float32(white)
+    if chw.shape[0] == 1:  # greyscale: the same values in R, G and B
+        chw = np.ascontiguousarray(np.broadcast_to(chw, (3, *chw.shape[1:])))
     return torch.from_numpy(chw)
 
 
@@ -67,19 +116,10 @@ class KittiFrames:
 
 
 def _read_split(path: Path) -> tuple[str, ...]:
+    """The frame ids of a split list (:func:`mono3d.kitti.read_id_list`'s rules)."""
     if not path.is_file():
         raise FileNotFoundError(f"split list not found: {path}")
-    ids = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        token = line.strip()
-        if not token:
-            continue
-        if len(token.split()) != 1 or "/" in token or "\\" in token:
-            raise KittiFormatError(path, number, f"expected one frame id, got {token!r}")
-        ids.append(token)
-    if not ids:
-        raise ValueError(f"{path}: the split list names no frames")
-    return tuple(ids)
+    return read_id_list(path)
 
 
 def find_frames(
@@ -127,7 +167,9 @@ class KittiDataset(Dataset[Sample]):
     """Frames of a KITTI-format folder as :class:`Sample` s (image float (3, h, w) in [0, 1],
     P2 (3, 4), labels mapped by ``classes`` / ``mapping``, see :class:`ClassMap`), each passed
     through ``transforms``. Picklable (for ``num_workers > 0``); works with any sampler,
-    ``DistributedSampler`` included. Batch with :func:`collate`.
+    ``DistributedSampler`` included. Batch with :func:`collate`. An image of more than
+    ``max_image_pixels`` pixels is refused (:class:`KittiFormatError` naming it) before it
+    is decoded.
     """
 
     def __init__(
@@ -139,8 +181,10 @@ class KittiDataset(Dataset[Sample]):
         mapping: Mapping[str, str] | None = None,
         transforms: Transform | None = None,
         require_labels: bool | None = None,
+        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     ) -> None:
         self.root = Path(root)
+        self.max_image_pixels = max_image_pixels
         self.split = split
         self.class_map = ClassMap.build(classes, mapping)
         self.transforms = transforms
@@ -156,6 +200,7 @@ class KittiDataset(Dataset[Sample]):
             classes=config.classes,
             mapping=config.mapping,
             transforms=transforms,
+            max_image_pixels=config.max_image_pixels,
         )
 
     @property
@@ -178,7 +223,7 @@ class KittiDataset(Dataset[Sample]):
 
     def __getitem__(self, index: int) -> Sample:
         frame_id = self.frames.frame_ids[index]
-        image = read_image(self.frames.image_path(frame_id))
+        image = read_image(self.frames.image_path(frame_id), max_pixels=self.max_image_pixels)
         p2 = read_kitti_calib(self.frames.calib_path(frame_id)).P2
         sample = labels_to_sample(
             frame_id,

@@ -5,9 +5,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from mono3d.kitti import read_kitti_label
+
 from ._classes import DEFAULT_CLASSES, IGNORE_CATEGORY, ClassMap
 from ._dataset import find_frames
-from ._kitti_label import read_kitti_label
 
 
 def class_priors(

@@ -7,16 +7,22 @@ folders (:func:`evaluate_folders`, ``python -m mono3d.eval``), or the contracts'
 bundles through :func:`detections_to_annos` / :func:`ground_truth_to_annos`.
 """
 
+from mono3d.kitti import KittiFormatError as KittiFormatError
+from mono3d.kitti import read_id_list as read_id_list
+
 from ._annos import UNKNOWN_ALPHA as UNKNOWN_ALPHA
 from ._annos import check_anno as check_anno
 from ._annos import empty_anno as empty_anno
+from ._cli import add_arguments as add_arguments
+from ._cli import main as main
+from ._cli import run_command as run_command
 from ._evaluate import evaluate as evaluate
 from ._folders import evaluate_folders as evaluate_folders
 from ._kitti_files import EvalInputError as EvalInputError
-from ._kitti_files import read_id_list as read_id_list
 from ._kitti_files import read_kitti_folders as read_kitti_folders
 from ._kitti_files import read_label_file as read_label_file
 from ._kitti_files import resolve_label_dir as resolve_label_dir
+from ._kitti_files import resolve_result_dir as resolve_result_dir
 from ._matching import Curves as Curves
 from ._matching import score_thresholds as score_thresholds
 from ._overlaps import image_overlap as image_overlap

@@ -3,8 +3,10 @@
 import pathlib
 from collections.abc import Mapping, Sequence
 
+from mono3d.kitti import read_id_list
+
 from ._evaluate import evaluate
-from ._kitti_files import read_id_list, read_kitti_folders
+from ._kitti_files import read_kitti_folders
 from ._result import EvalResult
 from ._settings import DEFAULT_CLASSES, DEFAULT_IOU, DEFAULT_NEIGHBOURS
 
@@ -23,8 +25,10 @@ def evaluate_folders(
     training/label_2).
 
     ids: a file listing frame ids one per line, or the ids themselves; default every label
-    file. A frame without a result file has no detections. User errors (missing folder,
-    malformed line) raise ``EvalInputError`` naming the file and line.
+    file. A frame without a result file has no detections; a result folder where no frame
+    has one is refused. User errors raise ``EvalInputError`` (a missing folder or
+    ground-truth file, no matching result file) or ``KittiFormatError`` (a malformed file,
+    naming the file, line and field).
     """
     if isinstance(ids, (str, pathlib.Path)):
         ids = read_id_list(ids)

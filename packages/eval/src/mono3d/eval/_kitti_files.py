@@ -1,9 +1,11 @@
-"""A small, strict reader of KITTI label files (ground truth and results) into annos.
+"""KITTI folders into annos: the ground-truth label folder, the result folder, id lists.
 
-A line holds ``type truncated occluded alpha x1 y1 x2 y2 h w l x y z rotation_y [score]``:
-15 values for ground truth (a 16th, a score, is accepted and ignored), 16 for results.
-Blank lines are skipped; anything else that does not parse is an error naming the file
-and the line.
+Each file is read by :mod:`mono3d.kitti` (the one reader of the format, shared with
+``mono3d.data``): 15 columns for ground truth (a 16th, a score, is accepted and ignored),
+16 for results; ASCII numbers finite in float32, ``occluded`` an integer in -1..3, BOM and
+CRLF accepted; anything else a :class:`~mono3d.kitti.KittiFormatError` naming the file, the
+line and the field. Folder problems (a missing folder, a frame without ground truth, a
+result folder in which no file matches a frame) are :class:`EvalInputError`.
 """
 
 import pathlib
@@ -11,94 +13,37 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._annos import empty_anno
+from mono3d.kitti import read_label_table
 
-_COLUMNS = (
-    "type",
-    "truncated",
-    "occluded",
-    "alpha",
-    "x1",
-    "y1",
-    "x2",
-    "y2",
-    "h",
-    "w",
-    "l",
-    "x",
-    "y",
-    "z",
-    "rotation_y",
-    "score",
-)
+from ._annos import empty_anno
 
 
 class EvalInputError(ValueError):
-    """Input a user can fix: a missing folder or file, a malformed line."""
-
-
-def _parse(path: pathlib.Path, number: int, tokens: list[str]) -> list[float]:
-    values = []
-    for column, token in zip(_COLUMNS[1:], tokens):
-        try:
-            values.append(float(token))
-        except ValueError:
-            raise EvalInputError(
-                f"{path}:{number}: column {column!r} is not a number: {token!r}"
-            ) from None
-    return values
+    """Input a user can fix: a missing folder or file, a result folder matching no frame.
+    (A malformed file raises :class:`mono3d.kitti.KittiFormatError`, also a ValueError.)"""
 
 
 def read_label_file(path: str | pathlib.Path, *, with_score: bool) -> dict[str, np.ndarray]:
-    """One KITTI label file as an anno (``with_score``: a result file, 16 columns)."""
-    path = pathlib.Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise EvalInputError(f"cannot read {path}: {error.strerror or error}") from None
-    expected = "16 (a result line ends with its score)" if with_score else "15 (or 16)"
-    lines = [(number, line.split()) for number, line in enumerate(text.splitlines(), start=1)]
-    lines = [(number, fields) for number, fields in lines if fields]
-    for number, fields in lines:
-        if len(fields) not in ((16,) if with_score else (15, 16)):
-            raise EvalInputError(
-                f"{path}:{number}: expected {expected} values, got {len(fields)}: "
-                f"{' '.join(fields)!r}"
-            )
-    if not lines:
+    """One KITTI label file as an anno (``with_score``: a result file, 16 columns).
+
+    A missing file raises FileNotFoundError, a malformed one
+    :class:`~mono3d.kitti.KittiFormatError` (file, line and field)."""
+    table = read_label_table(path, require_score=with_score)
+    if not len(table):
         return empty_anno(with_score=with_score)
-    names = np.array([fields[0] for _, fields in lines])
-    width = 15 if with_score else 14
-    try:
-        table = np.array([fields[1 : 1 + width] for _, fields in lines], dtype=np.float64)
-    except ValueError:
-        table = np.array([_parse(path, number, fields[1 : 1 + width]) for number, fields in lines])
-    bad = ~np.isfinite(table)
-    if bad.any():
-        row, column = (int(k[0]) for k in np.nonzero(bad))
-        number, fields = lines[row]
-        raise EvalInputError(
-            f"{path}:{number}: column {_COLUMNS[1 + column]!r} is not finite: "
-            f"{fields[1 + column]!r}"
-        )
-    fractional = table[:, 1] != np.round(table[:, 1])
-    if fractional.any():
-        number, fields = lines[int(np.nonzero(fractional)[0][0])]
-        raise EvalInputError(
-            f"{path}:{number}: column 'occluded' must be an integer, got {fields[2]!r}"
-        )
+    values = table.values
     anno = {
-        "name": names,
-        "truncated": table[:, 0],
-        "occluded": table[:, 1].astype(np.int64),
-        "alpha": table[:, 2],
-        "bbox": table[:, 3:7],
-        "dimensions": table[:, 7:10],
-        "location": table[:, 10:13],
-        "rotation_y": table[:, 13],
+        "name": np.array(table.types),
+        "truncated": values[:, 0],
+        "occluded": values[:, 1].astype(np.int64),  # integral and in -1..3 (checked)
+        "alpha": values[:, 2],
+        "bbox": values[:, 3:7],
+        "dimensions": values[:, 7:10],
+        "location": values[:, 10:13],
+        "rotation_y": values[:, 13],
     }
     if with_score:
-        anno["score"] = table[:, 14]
+        anno["score"] = table.score
     return anno
 
 
@@ -116,61 +61,70 @@ def resolve_label_dir(gt_dir: str | pathlib.Path) -> pathlib.Path:
     )
 
 
-def resolve_result_dir(result_dir: str | pathlib.Path) -> pathlib.Path:
-    """The result folder: ``result_dir`` itself, or ``result_dir/data`` (the devkit's layout)
-    when only that one holds .txt files."""
+def _matching(folder: pathlib.Path, ids: Sequence[str]) -> int:
+    """How many of ``ids`` have a result file ``folder/<id>.txt``."""
+    if not folder.is_dir():
+        return 0
+    present = {p.stem for p in folder.glob("*.txt") if p.is_file()}
+    return sum(frame_id in present for frame_id in ids)
+
+
+def resolve_result_dir(
+    result_dir: str | pathlib.Path, ids: Sequence[str] | None = None
+) -> pathlib.Path:
+    """The result folder: ``result_dir`` itself or ``result_dir/data`` (the devkit's layout,
+    and the trainer's ``eval/step_N`` folder, which also holds ``metrics.txt``), whichever
+    holds result files for more of ``ids`` (``result_dir`` on a tie).
+
+    With ``ids``, a folder where no ``<id>.txt`` matches any of them raises
+    :class:`EvalInputError` (evaluating it would silently report 0 everywhere)."""
     root = pathlib.Path(result_dir)
     if not root.is_dir():
         raise EvalInputError(f"result folder not found: {root}")
     data = root / "data"
-    if not any(root.glob("*.txt")) and data.is_dir() and any(data.glob("*.txt")):
-        return data
-    return root
-
-
-def read_id_list(path: str | pathlib.Path) -> list[str]:
-    """Frame ids, one per line (e.g. ``000123``), blank lines skipped."""
-    path = pathlib.Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as error:
-        raise EvalInputError(f"cannot read id list {path}: {error.strerror or error}") from None
-    ids = []
-    for number, line in enumerate(lines, start=1):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) != 1:
-            raise EvalInputError(f"{path}:{number}: expected one frame id, got {line.strip()!r}")
-        ids.append(fields[0])
-    if not ids:
-        raise EvalInputError(f"id list {path} is empty")
-    return ids
+    if ids is None:
+        if not any(root.glob("*.txt")) and data.is_dir() and any(data.glob("*.txt")):
+            return data
+        return root
+    in_root, in_data = _matching(root, ids), _matching(data, ids)
+    if in_root == in_data == 0:
+        example = ids[0] if ids else "000000"
+        raise EvalInputError(
+            f"no result file in {root} (nor in {data}) matches a frame to evaluate: expected "
+            f"<id>.txt files such as {example}.txt for the {len(ids)} ground-truth frames"
+        )
+    return data if in_data > in_root else root
 
 
 def read_kitti_folders(
     gt_dir: str | pathlib.Path,
-    result_dir: str | pathlib.Path,
+    result_dir: str | pathlib.Path | None,
     ids: Sequence[str] | None = None,
 ) -> tuple[list[str], list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
     """(frame ids, ground-truth annos, detection annos) of a label folder and a result folder.
 
     Frames are ``ids`` when given (each needs a ground-truth file), else every ``*.txt`` of the
-    label folder, sorted. A frame with no result file has no detections.
+    label folder, sorted. A frame with no result file has no detections; a result folder in
+    which no frame has one is an :class:`EvalInputError`. ``result_dir=None`` reads the
+    ground truth alone (every frame without detections).
     """
     label_dir = resolve_label_dir(gt_dir)
-    results = resolve_result_dir(result_dir)
     if ids is None:
         ids = sorted(p.stem for p in label_dir.glob("*.txt"))
-    gt_annos, dt_annos = [], []
+    ids = list(ids)
+    if not ids:
+        raise EvalInputError("no frames to evaluate (the id list is empty)")
     for frame_id in ids:
         gt_file = label_dir / f"{frame_id}.txt"
         if not gt_file.is_file():
             raise EvalInputError(f"frame {frame_id!r}: no ground-truth file {gt_file}")
-        gt_annos.append(read_label_file(gt_file, with_score=False))
-        result_file = results / f"{frame_id}.txt"
-        if result_file.is_file():
+    results = None if result_dir is None else resolve_result_dir(result_dir, ids)
+    gt_annos, dt_annos = [], []
+    for frame_id in ids:
+        gt_annos.append(read_label_file(label_dir / f"{frame_id}.txt", with_score=False))
+        result_file = None if results is None else results / f"{frame_id}.txt"
+        if result_file is not None and result_file.is_file():
             dt_annos.append(read_label_file(result_file, with_score=True))
         else:
             dt_annos.append(empty_anno(with_score=True))
-    return list(ids), gt_annos, dt_annos
+    return ids, gt_annos, dt_annos

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._kitti_calib import KittiCalib
+from mono3d.kitti import KittiCalib
 
 #: P2 of most KITTI training frames (the 375 × 1242 left colour camera)
 KITTI_P2: np.ndarray = np.array(

@@ -11,10 +11,17 @@ import numpy as np
 import torch
 from PIL import Image
 
+from mono3d.kitti import (
+    KittiCalib,
+    KittiObject,
+    read_kitti_calib,
+    read_kitti_label,
+    write_kitti_calib,
+    write_kitti_label,
+)
+
 from .._classes import DEFAULT_CLASSES, ClassMap
 from .._convert import labels_to_sample
-from .._kitti_calib import KittiCalib, read_kitti_calib, write_kitti_calib
-from .._kitti_label import KittiObject, read_kitti_label, write_kitti_label
 from .._sample import Sample
 from ._camera import KITTI_IMAGE_SIZE, synthetic_calib
 from ._classes import BASE_COLOURS, DEFAULT_CLASS_WEIGHTS, KITTI_SIZES, OTHER_COLOUR

@@ -1,4 +1,4 @@
-"""The error every malformed KITTI file (label, calib, image) raises."""
+"""The error every malformed KITTI file (label, result, calib, frame-id list) raises."""
 
 import os
 

@@ -1,6 +1,7 @@
 """KITTI ``calib`` files: lines ``KEY: v1 v2 ...`` holding the projection matrices P0-P3
 (3×4, row-major), the rectifying rotation R0_rect (3×3) and the rigid transforms
-Tr_velo_to_cam and Tr_imu_to_velo (3×4)."""
+Tr_velo_to_cam and Tr_imu_to_velo (3×4). Text, lines and numbers follow the rules of
+:mod:`mono3d.kitti._text` and :mod:`mono3d.kitti._numbers`."""
 
 import os
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import KittiFormatError
-from ._text import numbered_lines, parse_number, read_text
+from ._numbers import FLOAT32_MAX, parse_real
+from ._text import numbered_lines, read_text, split_fields
 
 # canonical key -> (rows, cols); aliases used by the KITTI raw/tracking calib files
 _SHAPES: dict[str, tuple[int, int]] = {
@@ -37,7 +39,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class KittiCalib:
-    """The matrices of one KITTI calib file (float64, read-only arrays).
+    """The matrices of one KITTI calib file (float64, read-only arrays, finite in float32).
 
     P2 (3×4) projects a point of the rectified camera frame (x right, y down, z forward,
     metres) to image_2 pixels: ``P2 @ [x, y, z, 1]``; its 4th column is kept (it is not a
@@ -58,8 +60,10 @@ class KittiCalib:
             if value is None:
                 continue
             array = _frozen(value)
-            if array.shape != shape or not np.isfinite(array).all():
-                raise ValueError(f"KittiCalib.{key}: expected finite {shape}, got {array.shape}")
+            if array.shape != shape or not (np.abs(array) <= FLOAT32_MAX).all():
+                raise ValueError(
+                    f"KittiCalib.{key}: expected {shape} finite in float32, got {array.shape}"
+                )
             object.__setattr__(self, key, array)
 
     def matrices(self) -> dict[str, np.ndarray]:
@@ -81,16 +85,16 @@ def parse_kitti_calib(text: str, source: str = "<calib>") -> KittiCalib:
     """Parse the text of a calib file.
 
     Known keys (P0-P3, R0_rect, Tr_velo_to_cam, Tr_imu_to_velo, and the aliases R_rect,
-    Tr_velo_cam, Tr_imu_velo) must hold exactly the right count of finite numbers and appear
-    once; other keys are ignored; blank lines are skipped. P2 is required and its left 3×3
-    block must be invertible. Every problem raises :class:`KittiFormatError` naming
-    ``source`` and the line.
+    Tr_velo_cam, Tr_imu_velo) must hold exactly the right count of numbers (ASCII, finite
+    in float32) and appear once; other keys are ignored; blank lines are skipped. P2 is
+    required and its left 3×3 block must be invertible. Every problem raises
+    :class:`KittiFormatError` naming ``source``, the line and the key.
     """
     found: dict[str, np.ndarray] = {}
     seen_at: dict[str, int] = {}
     for number, line in numbered_lines(text):
         key_part, colon, rest = line.partition(":")
-        key = key_part.strip()
+        key = key_part.strip(" \t\r\v\f")
         if not colon or not key:
             raise KittiFormatError(source, number, "expected 'KEY: numbers', e.g. 'P2: 721.5 ...'")
         canonical = _ALIASES.get(key)
@@ -101,12 +105,12 @@ def parse_kitti_calib(text: str, source: str = "<calib>") -> KittiCalib:
                 source, number, f"{key} given twice (first on line {seen_at[canonical]})"
             )
         rows, cols = _SHAPES[canonical]
-        tokens = rest.split()
+        tokens = split_fields(rest)
         if len(tokens) != rows * cols:
             raise KittiFormatError(
                 source, number, f"{key}: expected {rows * cols} numbers, got {len(tokens)}"
             )
-        values = [parse_number(token, source, number, key) for token in tokens]
+        values = [parse_real(token, source, number, key) for token in tokens]
         matrix = np.asarray(values, dtype=np.float64).reshape(rows, cols)
         if canonical == "P2" and not _invertible(matrix[:, :3]):
             raise KittiFormatError(
@@ -134,4 +138,4 @@ def write_kitti_calib(path: str | os.PathLike[str], calib: KittiCalib) -> None:
     ]
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    target.write_text("\n".join(lines) + "\n\n", encoding="utf-8", newline="\n")
