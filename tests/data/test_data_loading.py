@@ -106,7 +106,8 @@ def test_bad_3d_box_becomes_ignore_row():
 def test_collate_pads_to_stride_and_largest_n(kitti_sample):
     dataset = KittiDataset(kitti_sample)
     samples = [dataset[i] for i in (0, 1, 6)]  # sizes 370x1224, 375x1242, 374x1238
-    batch = collate(samples)
+    batch = collate(samples, label_details=True)
+    assert collate(samples).truncated is None  # the label details only on request
     assert isinstance(batch, Batch) and isinstance(batch.images, Images)
     assert isinstance(batch.gt, GroundTruth)
     assert batch.images.images.shape == (3, 3, 384, 1248)
@@ -137,7 +138,7 @@ def test_collate_without_objects():
         ignore=torch.zeros(0, dtype=torch.bool), truncated=torch.zeros(0),
         occluded=torch.zeros(0, dtype=torch.int64),
     )  # fmt: skip
-    batch = collate([empty, empty])
+    batch = collate([empty, empty], label_details=True)
     assert batch.images.images.shape == (2, 3, 64, 64)
     assert batch.gt.bbox2d.shape == (2, 0, 4) and batch.gt.valid.shape == (2, 0)
     assert batch.truncated.shape == (2, 0)

@@ -70,25 +70,33 @@ class Sample(Bundle):
 
 @dataclass(frozen=True, eq=False)
 class Batch(Bundle):
-    """A collated batch: the model's ``Images`` and ``GroundTruth`` plus what evaluation
-    needs. truncated, occluded, alpha: per ground-truth row (padded rows: -1, -1, 0)."""
+    """A collated batch: the model's ``Images`` and ``GroundTruth`` and the frame ids.
+    truncated, occluded, alpha: the KITTI label details of each ground-truth row (padded
+    rows: -1, -1, 0), which neither the losses nor the evaluation (it reads the label files)
+    use: None unless :func:`collate` was asked for them (``label_details=True``)."""
 
     images: Images
     gt: GroundTruth
     frame_ids: tuple[str, ...]
-    truncated: Float[Tensor, "b n"]
-    occluded: Int[Tensor, "b n"]
-    alpha: Float[Tensor, "b n"]
+    truncated: Float[Tensor, "b n"] | None = None
+    occluded: Int[Tensor, "b n"] | None = None
+    alpha: Float[Tensor, "b n"] | None = None
 
     def _validate(self) -> None:
         b = self.images.images.shape[0]
         if len(self.frame_ids) != b:
             raise ContractError(f"Batch.frame_ids: expected {b} ids, got {len(self.frame_ids)}")
-        if self.gt.valid.shape != self.truncated.shape or self.gt.valid.shape[0] != b:
+        if self.gt.valid.shape[0] != b:
             raise ContractError(
-                f"Batch: gt.valid {tuple(self.gt.valid.shape)}, truncated "
-                f"{tuple(self.truncated.shape)} and {b} images disagree"
+                f"Batch: gt.valid {tuple(self.gt.valid.shape)} and {b} images disagree"
             )
+        for name in ("truncated", "occluded", "alpha"):
+            value = getattr(self, name)
+            if value is not None and value.shape != self.gt.valid.shape:
+                raise ContractError(
+                    f"Batch.{name}: expected the shape of gt.valid "
+                    f"{tuple(self.gt.valid.shape)}, got {tuple(value.shape)}"
+                )
 
     def pin_memory(self) -> "Batch":
         """The batch in pinned memory (``DataLoader(pin_memory=True)`` calls this)."""
@@ -109,11 +117,12 @@ def _padded_side(side: int) -> int:
 
 
 @contract
-def collate(samples: Sequence[Sample]) -> Batch:
+def collate(samples: Sequence[Sample], *, label_details: bool = False) -> Batch:
     """Pad images bottom/right to the batch's largest size rounded up to a multiple of 32
     (zeros), pad the labels to the batch's largest n with ``valid`` false (zeros), and
-    bundle them (``Images``, ``GroundTruth``) with the frame ids and per-row truncation,
-    occlusion and alpha. The calib of a padded image is unchanged (padding is bottom/right).
+    bundle them (``Images``, ``GroundTruth``) with the frame ids; with ``label_details``
+    also the per-row truncation, occlusion and alpha (None otherwise: nothing in training
+    reads them). The calib of a padded image is unchanged (padding is bottom/right).
     """
     if not samples:
         raise ValueError("collate: no samples")
@@ -138,7 +147,13 @@ def collate(samples: Sequence[Sample]) -> Batch:
         images=Images(images=images, calib=calib, image_size=image_size),
         gt=gt,
         frame_ids=tuple(s.frame_id for s in samples),
-        truncated=_pad_rows([s.truncated for s in samples], n, -1.0),
-        occluded=_pad_rows([s.occluded for s in samples], n, -1),
-        alpha=_pad_rows([s.alpha for s in samples], n, 0.0),
+        **(
+            {
+                "truncated": _pad_rows([s.truncated for s in samples], n, -1.0),
+                "occluded": _pad_rows([s.occluded for s in samples], n, -1),
+                "alpha": _pad_rows([s.alpha for s in samples], n, 0.0),
+            }
+            if label_details
+            else {}
+        ),
     )
