@@ -422,6 +422,14 @@ _EXTRA: tuple[tuple[str, dict[str, str]], ...] = (
     ("abl6_proposal_ref", {"coder.depth_reference": "proposal"}),
     ("abl7_refined_geometry", {"head.geometry_source": "refined"}),
     ("abl9_pool_refined", {"head.geometry_source": "refined", "head.pool_3d": "refined"}),
+    (
+        "abl10_pool_refined_proposal_ref",
+        {
+            "head.geometry_source": "refined",
+            "head.pool_3d": "refined",
+            "coder.depth_reference": "proposal",
+        },
+    ),
 )
 
 
