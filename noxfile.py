@@ -7,6 +7,8 @@
     nox -s typecheck              mypy over every package
     nox -s demo                   the main job: synthesise, train, evaluate, predict
     nox -s bench                  the benchmark scripts
+    nox -s dist                   build every wheel and sdist, twine check them, install the
+                                  wheels alone and train the synthetic preset from them
 
 uv is pointed at the same package sources pip is configured with on this machine (extra
 index URLs, find-links and constraint files from ``pip config``), so a machine with a local
@@ -64,10 +66,18 @@ def closure(component: str) -> list[str]:
     return seen
 
 
+#: extras installed for the tests, where a distribution has them: ``tensorboard`` makes the
+#: logger's TensorBoard test run for real (MONO3D_REQUIRE_TENSORBOARD=1 fails it otherwise)
+TEST_EXTRAS = ("test", "testing", "tensorboard")
+REQUIRE_TENSORBOARD = {"MONO3D_REQUIRE_TENSORBOARD": "1"}
+#: tests/packaging/test_packaging_dist.py runs twine check on what it builds
+TWINE = "twine>=5"
+
+
 def install_spec(component: str, editable: bool = False) -> list[str]:
     info = distributions()[component]
     path = str(info["path"].relative_to(ROOT))
-    extras = [e for e in ("test", "testing") if e in info["extras"]]
+    extras = [e for e in TEST_EXTRAS if e in info["extras"]]
     spec = f"./{path}[{','.join(extras)}]" if extras else f"./{path}"
     return ["-e", spec] if editable else [spec]
 
@@ -115,7 +125,9 @@ def tests(session: nox.Session) -> None:
     prepare(session)
     install_components(session, list(distributions()), editable=True)
     session.install("-e", ".", "--no-deps")
-    session.run("pytest", "tests", *session.posargs, success_codes=[0, 5])
+    session.install(TWINE)
+    env = {**REQUIRE_TENSORBOARD, "MONO3D_REQUIRE_TWINE": "1"}
+    session.run("pytest", "tests", *session.posargs, success_codes=[0, 5], env=env)
 
 
 @nox.session
@@ -124,7 +136,8 @@ def component(session: nox.Session, component: str) -> None:
     """One distribution's tests with only it and its declared dependencies installed."""
     prepare(session)
     install_components(session, closure(component))
-    session.run("pytest", f"tests/{component}", *session.posargs, success_codes=[0, 5])
+    env = REQUIRE_TENSORBOARD if "tensorboard" in distributions()[component]["extras"] else {}
+    session.run("pytest", f"tests/{component}", *session.posargs, success_codes=[0, 5], env=env)
 
 
 @nox.session
@@ -175,3 +188,47 @@ def bench(session: nox.Session) -> None:
     for script, arguments in runs:
         session.log(f"== {script.name} {' '.join(arguments)}")
         session.run("python", str(script), *arguments)
+
+
+#: a run of the shipped synthetic preset small enough for a minute on one core
+PRESET_SMOKE = [
+    "train.steps=2", "train.batch_size=2", "train.workers=0", "train.progress=false",
+    "model.neck.out_channels=16", "model.head.fc_dim=32", "eval.max_images=2", "eval.draw=1",
+    "output.run_dir=runs/synthetic-smoke",
+]  # fmt: skip
+
+
+@nox.session
+def dist(session: nox.Session) -> None:
+    """What a pip user gets. Builds every distribution's sdist and wheel (``uv build``: the
+    wheel is built from the sdist, so a file missing from the sdist is caught), checks them
+    with ``twine check --strict`` and tests/packaging/test_packaging_dist.py, then installs
+    the wheels alone (no checkout on the path) and, in an empty folder, prints a preset and
+    trains the synthetic preset for two steps."""
+    prepare(session)
+    out = pathlib.Path(session.create_tmp()) / "dist"
+    if out.exists():
+        for old in out.iterdir():
+            old.unlink()
+    for info in [*distributions().values(), {"path": ROOT}]:
+        session.run("uv", "build", "--quiet", "--out-dir", str(out), str(info["path"]),
+                    external=True)  # fmt: skip
+    session.install(TWINE, *TEST_REQUIREMENTS)
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in out.iterdir()))
+    session.run("pytest", "tests/packaging/test_packaging_dist.py", "-p", "no:cacheprovider",
+                env={"MONO3D_DIST_DIR": str(out), "MONO3D_REQUIRE_TWINE": "1"})  # fmt: skip
+    wheels = sorted(str(p) for p in out.glob("*.whl"))
+    session.install("--find-links", str(out), *wheels)
+    work = pathlib.Path(session.create_tmp()) / "pip-user"
+    if work.exists():
+        import shutil
+
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    with session.chdir(work):
+        session.run("mono3d", "--version")
+        session.run("mono3d", "config", "list")
+        session.run("mono3d", "synth", "data/synthetic", "--num", "8", "--image-size", "64", "128")
+        session.run("mono3d", "train", "synthetic", *PRESET_SMOKE)
+        session.run("python", "-c", "import pathlib; assert pathlib.Path("
+                    "'runs/synthetic-smoke/log.txt').read_text().strip()")  # fmt: skip

@@ -12,6 +12,7 @@ checkpoint by the run that died) are dropped by an atomic rewrite, then the resu
 steps k+1, k+2, ... again. ``resume=True`` keeps every record and continues after the last one.
 """
 
+import logging
 import os
 import pathlib
 import time
@@ -256,11 +257,11 @@ class HistoryLogger:
         if wanted is False:
             return None
         writer_class = _tensorboard.find_summary_writer()
-        if writer_class is None and wanted:
-            raise ImportError(
-                "tensorboard=True needs a SummaryWriter: install torch and "
-                "'mono3d-logger[tensorboard]', or tensorboardX"
-            )
+        if writer_class is None:
+            reason = _tensorboard.missing_writer_reason()
+            if wanted:
+                raise ImportError(f"tensorboard=True needs a SummaryWriter: {reason}")
+            logging.getLogger("mono3d.logger").debug(f"no TensorBoard event files: {reason}")
         return writer_class
 
     # ------------------------------------------------------------------ reading / exports
