@@ -1,12 +1,14 @@
 """Every bundle refuses a wrong shape, a wrong dtype and inconsistent shared dims."""
 
 import dataclasses
+import re
 import typing
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from jaxtyping import jaxtyped
 
 from mono3d.contracts import (
     ALL_BUNDLES,
@@ -93,7 +95,7 @@ def inner(annotation):
 
 def expected_dims(message: str) -> list[str]:
     """The dim names of the ``expected (b=2, n, 4)`` part of a message, sizes dropped."""
-    inside = message.split("expected (", 1)[1].split(")", 1)[0]
+    inside = re.search(r"expected (?:a tensor )?\((.*?)\) ", message).group(1)
     return [part.split("=", 1)[0] for part in inside.split(", ")] if inside else []
 
 
@@ -224,3 +226,66 @@ def test_strategies_build_valid_bundles(data, b, n, hw):
     assert (boxes[:, 3] <= images.image_size[rows, 0]).all()
     assert (gt.category[real] >= 1).all()
     assert not (gt.ignore & ~gt.valid).any()
+
+
+DTYPES = [
+    torch.float32,
+    torch.float16,
+    torch.bfloat16,
+    torch.float64,
+    torch.int64,
+    torch.int32,
+    torch.uint8,
+    torch.bool,
+    torch.complex64,
+]
+
+
+def wrong_values():
+    """A random tensor (any rank 0-5, sides 0-6, any dtype) or a non-tensor."""
+    tensors = st.builds(
+        lambda shape, dtype: torch.zeros(shape, dtype=dtype),
+        st.lists(st.integers(0, 6), max_size=5).map(tuple),
+        st.sampled_from(DTYPES),
+    )
+    return st.one_of(tensors, tensors, tensors, st.sampled_from([1.0, 3, "x", [1, 2]]))
+
+
+def first_rejected_field(cls, values):
+    """The field jaxtyping rejects first when the fields are checked in order, or None."""
+    with jaxtyped("context"):
+        for name, annotation in _field_specs(cls):
+            value = values[name]
+            if is_bundle(annotation) or (optional_of(annotation) and value is None):
+                continue
+            if not isinstance(value, inner(annotation)):
+                return name
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(field=st.sampled_from(BUNDLE_FIELDS), wrong=wrong_values())
+def test_random_wrong_field_gives_one_line_naming_both_shapes(field, wrong):
+    cls, name, _ = field
+    values = {**make_bundle(cls).as_dict(), name: wrong}
+    rejected = first_rejected_field(cls, values)
+    try:
+        cls(**values)
+    except ContractError as error:
+        message = str(error)
+    else:
+        assert rejected is None
+        return
+    assert "\n" not in message
+    if rejected is None:  # shapes fine, a value rule (Images: multiples of 32) refused it
+        assert cls is Images and message.startswith("Images.")
+        return
+    value = values[rejected]
+    assert message.startswith(f"{cls.__name__}.{rejected}: expected ")
+    assert expected_dims(message) == inner(dict(_field_specs(cls))[rejected]).dim_str.split()
+    if isinstance(value, torch.Tensor):
+        assert f"got {tuple(value.shape)} {str(value.dtype)[6:]}" in message
+    else:
+        assert f"got {type(value).__name__}" in message
+    if rejected != name:  # the wrong field bound a dim that a later, correct field disagrees on
+        assert f"was bound by {cls.__name__}.{name} {tuple(wrong.shape)}" in message

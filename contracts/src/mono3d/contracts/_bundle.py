@@ -60,7 +60,7 @@ def check_bundle(bundle: "Bundle") -> None:
     """
     scope = Scope()
     deferred: list[Any] = []
-    for name, where, spec, optional in _checked_fields(type(bundle)):
+    for name, where, spec, optional in _checked_fields(type(bundle)):  # type: ignore[arg-type]
         value = getattr(bundle, name)
         if optional and value is None:
             continue

@@ -151,8 +151,11 @@ class Scope:
                 parts.append(dim.text)
         return f"({', '.join(parts)}) {spec.dtype_text}"
 
-    def _evaluate(self, dim: Dim) -> float:
-        return eval(dim.code, {"__builtins__": {}}, self.sizes)
+    def _evaluate(self, dim: Dim, new: dict[str, int] | None = None) -> float:
+        """The size a dim expression (``h4/2``) gives with the sizes bound so far."""
+        assert dim.code is not None
+        sizes = {**self.sizes, **new} if new else self.sizes
+        return eval(dim.code, {"__builtins__": {}}, sizes)
 
     def check(
         self,
@@ -267,14 +270,13 @@ class Scope:
         return None
 
     def _expression_mismatch(self, dim: Dim, size: int, new: dict[str, int]) -> str:
-        sizes = {**self.sizes, **new} if new else self.sizes
-        expected = eval(dim.code, {"__builtins__": {}}, sizes)
+        expected = self._evaluate(dim, new)
         if expected == size:
             return ""
         origins = ", ".join(
-            f"{n}={sizes[n]} bound by {self.bound_by(n)}"
-            if n in self.binders
-            else f"{n}={sizes[n]}"
+            f"{n}={self.sizes[n]} bound by {self.bound_by(n)}"
+            if n in self.sizes
+            else f"{n}={new[n]} from this tensor"
             for n in dim.names
         )
         return f"{dim.text} should be {expected:g}, got {size} ({origins})"
