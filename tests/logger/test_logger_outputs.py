@@ -91,11 +91,12 @@ def test_plot_writes_a_readable_png(tmp_path):
         path = log.plot()
     assert path == tmp_path / "history.png"
     assert path.stat().st_size > 10_000
-    assert png_size(path) == (1750, 380)  # three panels + the metric legend: 3 x 500 + 250 px
+    # three panels + the loss and metric legends right of their axes: 3 x 500 + 2 x 250 px
+    assert png_size(path) == (2000, 380)
     from matplotlib import image
 
     pixels = image.imread(path)
-    assert pixels.shape == (380, 1750, 4)
+    assert pixels.shape == (380, 2000, 4)
     assert pixels[..., :3].std() > 0.05  # something was drawn
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.jsonl", "history.png"]
     umask = os.umask(0)
@@ -108,7 +109,7 @@ def test_plot_handles_zero_losses_and_missing_panels(tmp_path):
         for step in range(3):
             log.log_train(step, losses={"box3d": 0.0})  # linear axis: nothing to log-scale
     path = plot_history(read_history(tmp_path / "history.jsonl"), tmp_path / "out" / "p.png")
-    assert png_size(path) == (500, 380)  # losses only: no metrics, no learning rate
+    assert png_size(path) == (750, 380)  # losses (+ legend) only: no metrics, no lr
     assert png_size(plot_history([], tmp_path / "empty.png")) == (500, 380)
 
 
@@ -116,7 +117,7 @@ def test_export_functions_work_on_a_history_file_alone(tmp_path):
     write_run(tmp_path / "run", steps=5)
     records = read_history(tmp_path / "run" / "history.jsonl")
     assert export_csv(records, tmp_path / "table.csv").read_text().count("\n") == 6
-    assert png_size(plot_history(records, tmp_path / "curves.png"))[0] == 1000
+    assert png_size(plot_history(records, tmp_path / "curves.png"))[0] == 1250
 
 
 # ----------------------------------------------------------------------------- rank

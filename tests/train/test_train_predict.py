@@ -10,6 +10,7 @@ from mono3d.contracts import ContractError
 from mono3d.data import read_kitti_calib, read_kitti_label
 from mono3d.logger import EvalRecord, read_history
 from mono3d.train import BoxesToDraw, draw_boxes_on_image, project_corners
+from mono3d.train._draw_frame import footer_height
 from mono3d.train.cli import main
 
 
@@ -51,12 +52,14 @@ def test_predict_writes_results_and_drawings(trained, tiny_data, tmp_path, capsy
             drawn = image.convert("RGB")
         with Image.open(frame) as image:
             original = image.convert("RGB")
-        # small frames are drawn enlarged to 375 pixels high, aspect kept
-        assert drawn.height == 375
-        assert abs(drawn.width / drawn.height - original.width / original.height) < 0.01
+        # small frames are drawn enlarged to 375 pixels high, aspect kept, a bird's-eye view
+        # beside them and the legend and caption below (tests/train/test_draw_frame.py)
+        assert drawn.height == 375 + footer_height(375)
+        camera = drawn.crop((0, 0, round(original.width * 375 / original.height), 375))
+        assert drawn.width > camera.width
         if objects:
-            plain = original.resize(drawn.size, Image.Resampling.BICUBIC)
-            assert drawn.tobytes() != plain.tobytes()  # boxes were drawn
+            plain = original.resize(camera.size, Image.Resampling.BICUBIC)
+            assert camera.tobytes() != plain.tobytes()  # boxes were drawn
     # the results evaluate against the labels
     ids = tmp_path / "ids.txt"
     ids.write_text("".join(f"{f.stem}\n" for f in frames))
@@ -83,7 +86,8 @@ def test_show_draws_the_frame_beside_a_birds_eye_view(tiny_data, tmp_path):
     assert main(["show", str(image), "--out", str(out)]) == 0
     with Image.open(out) as shown, Image.open(image) as original:
         # the 64-pixel frame is drawn enlarged to 375 pixels, the bird's-eye view beside it
-        assert shown.height == 375 and shown.width > original.width * 375 / 64
+        assert shown.height == 375 + footer_height(375)
+        assert shown.width > original.width * 375 / 64
     assert main(["show", image.stem, "--root", str(tiny_data), "--out", str(out)]) == 0
     assert main(["show", "999999", "--root", str(tiny_data)]) == 2
 

@@ -29,9 +29,12 @@ if TYPE_CHECKING:
     from ._distributed import DistContext as DistContext
     from ._distributed import init_distributed as init_distributed
     from ._draw import BoxesToDraw as BoxesToDraw
-    from ._draw import draw_bev as draw_bev
     from ._draw import draw_boxes_on_image as draw_boxes_on_image
     from ._draw import project_corners as project_corners
+    from ._draw_bev import BevView as BevView
+    from ._draw_bev import bev_view as bev_view
+    from ._draw_bev import draw_bev as draw_bev
+    from ._draw_frame import draw_frame as draw_frame
     from ._evaluate import evaluate_detector as evaluate_detector
     from ._evaluate import metrics_of as metrics_of
     from ._predict import find_calib as find_calib
@@ -72,7 +75,10 @@ _EXPORTS: dict[str, str] = {
     "DistContext": "_distributed",
     "init_distributed": "_distributed",
     "BoxesToDraw": "_draw",
-    "draw_bev": "_draw",
+    "BevView": "_draw_bev",
+    "bev_view": "_draw_bev",
+    "draw_bev": "_draw_bev",
+    "draw_frame": "_draw_frame",
     "draw_boxes_on_image": "_draw",
     "project_corners": "_draw",
     "evaluate_detector": "_evaluate",
@@ -99,6 +105,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "CHECKPOINT_KEYS",
+    "BevView",
     "BoxesToDraw",
     "CheckpointError",
     "DataSection",
@@ -114,6 +121,7 @@ __all__ = [
     "TrainOutcome",
     "Trainer",
     "TrainingDiverged",
+    "bev_view",
     "build_optimizer",
     "build_scheduler",
     "capture_rng_state",
@@ -122,6 +130,7 @@ __all__ = [
     "derive_seed",
     "draw_bev",
     "draw_boxes_on_image",
+    "draw_frame",
     "evaluate_detector",
     "find_calib",
     "init_distributed",

@@ -1,4 +1,4 @@
-"""Drawing 3D boxes: projected into the image, and from above (bird's-eye view).
+"""Drawing 3D boxes projected into the image (the bird's-eye view is in ``_draw_bev``).
 
 Boxes are KITTI boxes: ``bbox3d`` (x, y, z, h, w, l) with (x, y, z) the bottom-face centre in
 the camera frame (metres) and ``yaw`` = rotation_y. Corners come from
@@ -6,7 +6,6 @@ the camera frame (metres) and ``yaw`` = rotation_y. Corners come from
 4 are the front face (the +length side, the direction the object faces), drawn with a cross.
 """
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,23 +19,43 @@ from mono3d.geometry import box3d_corners, project_points
 
 __all__ = [
     "BoxesToDraw",
-    "draw_bev",
+    "class_colour",
     "draw_boxes_on_image",
     "enlarge",
+    "font_of_size",
     "project_corners",
     "side_by_side",
     "to_pil",
 ]
 
 #: the 12 edges of a box (corner pairs)
-EDGES = ((0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4),
-         (0, 4), (1, 5), (2, 6), (3, 7))
+EDGES = (
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (3, 0),
+    (4, 5),
+    (5, 6),
+    (6, 7),
+    (7, 4),
+    (0, 4),
+    (1, 5),
+    (2, 6),
+    (3, 7),
+)
 #: the front face and its two diagonals (the "cross" marking it)
 FRONT = (0, 1, 5, 4)
 FRONT_DIAGONALS = ((0, 5), (1, 4))
 #: detection colours per class index (1-based category; index 0 for anything else)
-PALETTE = ((255, 255, 255), (0, 220, 0), (255, 60, 60), (60, 140, 255), (255, 200, 0),
-           (200, 0, 255), (0, 230, 230))
+PALETTE = (
+    (255, 255, 255),
+    (0, 220, 0),
+    (255, 60, 60),
+    (60, 140, 255),
+    (255, 200, 0),
+    (200, 0, 255),
+    (0, 230, 230),
+)
 #: labelled (ground-truth) boxes, drawn thin
 GROUND_TRUTH_COLOUR = (255, 255, 255)
 MIN_DEPTH = 0.1
@@ -45,14 +64,16 @@ MIN_DEPTH = 0.1
 @dataclass(frozen=True)
 class BoxesToDraw:
     """n boxes in one image: bbox3d (n, 6), yaw (n,), category (n,) 1-based, labels (n text
-    labels, e.g. ``"Car 0.87"``); ``ground_truth`` boxes are drawn thin and in
-    :data:`GROUND_TRUTH_COLOUR`, detections in their class colour (:data:`PALETTE`)."""
+    labels, e.g. ``"Car 0.87"``), optionally their detection ``score`` (n,);
+    ``ground_truth`` boxes are drawn thin and in :data:`GROUND_TRUTH_COLOUR`, detections in
+    their class colour (:data:`PALETTE`)."""
 
     bbox3d: torch.Tensor
     yaw: torch.Tensor
     category: torch.Tensor
     labels: Sequence[str]
     ground_truth: bool = False
+    score: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         n = self.bbox3d.shape[0]
@@ -64,12 +85,37 @@ class BoxesToDraw:
             )
         if len(self.labels) != n:
             raise ValueError(f"BoxesToDraw: {len(self.labels)} labels for {n} boxes")
+        if self.score is not None and self.score.shape != (n,):
+            raise ValueError(
+                f"BoxesToDraw: expected score (n,) = ({n},), got {tuple(self.score.shape)}"
+            )
+
+    def __len__(self) -> int:
+        return int(self.bbox3d.shape[0])
+
+    def select(self, keep: torch.Tensor) -> "BoxesToDraw":
+        """The boxes where the boolean mask ``keep`` (n,) is true."""
+        indices = keep.nonzero().flatten().tolist()
+        return BoxesToDraw(
+            bbox3d=self.bbox3d[keep],
+            yaw=self.yaw[keep],
+            category=self.category[keep],
+            labels=[self.labels[i] for i in indices],
+            ground_truth=self.ground_truth,
+            score=None if self.score is None else self.score[keep],
+        )
+
+    def scoring_at_least(self, threshold: float) -> "BoxesToDraw":
+        """The boxes scoring at least ``threshold`` (all of them when there are no scores)."""
+        if self.score is None:
+            return self
+        return self.select(self.score >= threshold)
 
     def colour(self, index: int) -> tuple[int, int, int]:
         """The RGB colour of box ``index``."""
         if self.ground_truth:
             return GROUND_TRUTH_COLOUR
-        return _colour(int(self.category[index]))
+        return class_colour(int(self.category[index]))
 
     @property
     def corners(self) -> torch.Tensor:
@@ -94,20 +140,20 @@ def to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(pixels.permute(1, 2, 0).contiguous().numpy())
 
 
-def _colour(category: int) -> tuple[int, int, int]:
+def class_colour(category: int) -> tuple[int, int, int]:
+    """The detection colour of a 1-based ``category`` (:data:`PALETTE`; white for others)."""
     return PALETTE[category] if 0 < category < len(PALETTE) else PALETTE[0]
 
 
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def font_of_size(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's default font at ``size`` pixels (its fixed small font on Pillow < 10.1)."""
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # pragma: no cover - Pillow < 10.1 has no sized default font
         return ImageFont.load_default()
 
 
-def draw_boxes_on_image(
-    image: Image.Image, boxes: BoxesToDraw, calib: torch.Tensor
-) -> Image.Image:
+def draw_boxes_on_image(image: Image.Image, boxes: BoxesToDraw, calib: torch.Tensor) -> Image.Image:
     """A copy of ``image`` with every box's 12 projected edges, its front face crossed, and
     its label. ``calib``: P2 (3, 4) of this image. Boxes with a corner behind the camera
     (depth <= 0.1 m) are left out (their projection is meaningless)."""
@@ -116,7 +162,7 @@ def draw_boxes_on_image(
         return out
     draw = ImageDraw.Draw(out)
     width = max(1, round(min(out.size) / 200))
-    font = _font(max(10, round(min(out.size) / 28)))
+    font = font_of_size(max(10, round(min(out.size) / 28)))
     uv_tensor, depth = project_corners(boxes.bbox3d, boxes.yaw, calib)
     uv = uv_tensor.tolist()
     visible = (depth > MIN_DEPTH).all(dim=1).tolist()
@@ -137,53 +183,6 @@ def draw_boxes_on_image(
             draw.rectangle(text_box, fill=(0, 0, 0))
             draw.text((x, y), label, fill=colour, font=font, anchor="lb")
     return out
-
-
-def draw_bev(
-    box_sets: Sequence[BoxesToDraw],
-    *,
-    size: int = 600,
-    x_range: tuple[float, float] = (-30.0, 30.0),
-    z_range: tuple[float, float] = (0.0, 70.0),
-    calib: torch.Tensor | None = None,
-    image_width: int | None = None,
-) -> Image.Image:
-    """A bird's-eye view (x right, z up the picture, camera at the bottom centre): each box's
-    footprint, with a line from its centre to its front. A grid every 10 m; with ``calib``
-    and ``image_width`` the camera's horizontal field of view is drawn too."""
-    x0, x1 = x_range
-    z0, z1 = z_range
-    scale = size / (z1 - z0)
-    width = round((x1 - x0) * scale)
-    canvas = Image.new("RGB", (width, size), (24, 24, 24))
-    draw = ImageDraw.Draw(canvas)
-
-    def pixel(x: float, z: float) -> tuple[float, float]:
-        return ((x - x0) * scale, size - (z - z0) * scale)
-
-    for gx in range(math.ceil(x0 / 10) * 10, int(x1) + 1, 10):
-        draw.line([pixel(gx, z0), pixel(gx, z1)], fill=(60, 60, 60))
-    for gz in range(math.ceil(z0 / 10) * 10, int(z1) + 1, 10):
-        draw.line([pixel(x0, gz), pixel(x1, gz)], fill=(60, 60, 60))
-        draw.text(pixel(x0, gz), f" {gz} m", fill=(120, 120, 120), anchor="lb")
-    if calib is not None and image_width is not None:
-        fx, cx = float(calib[0, 0]), float(calib[0, 2])
-        for u in (0.0, float(image_width)):
-            slope = (u - cx) / fx
-            draw.line([pixel(0.0, 0.0), pixel(slope * z1, z1)], fill=(90, 90, 140))
-    for boxes in box_sets:
-        if boxes.bbox3d.shape[0] == 0:
-            continue
-        footprint = boxes.corners[:, :4, :].tolist()  # bottom face, (x, y, z)
-        for index in range(boxes.bbox3d.shape[0]):
-            colour = boxes.colour(index)
-            points = [pixel(p[0], p[2]) for p in footprint[index]]
-            draw.polygon(points, outline=colour, width=1 if boxes.ground_truth else 2)
-            cx_ = sum(p[0] for p in points) / 4
-            cz_ = sum(p[1] for p in points) / 4
-            front = ((points[0][0] + points[1][0]) / 2, (points[0][1] + points[1][1]) / 2)
-            draw.line([(cx_, cz_), front], fill=colour, width=1 if boxes.ground_truth else 2)
-    return canvas
 
 
 def enlarge(

@@ -21,7 +21,8 @@ from mono3d.data import Batch, KittiDataset, collate, write_kitti_results
 from mono3d.eval import EvalResult, detections_to_annos, evaluate, read_label_file
 
 from ._config import TrainConfig
-from ._draw import BoxesToDraw, draw_boxes_on_image, enlarge, to_pil
+from ._draw import BoxesToDraw, to_pil
+from ._draw_frame import draw_frame
 
 __all__ = [
     "detection_labels",
@@ -92,6 +93,7 @@ def detection_labels(
         yaw=detections.yaw[index][keep].float(),
         category=category,
         labels=labels,
+        score=score,
     )
 
 
@@ -120,8 +122,9 @@ def evaluate_detector(
 ) -> dict[str, float]:
     """Predict ``dataset`` (``eval.max_images`` of it), write KITTI result files to
     ``out_dir/data``, score them and write ``metrics.txt`` / ``metrics.json``; with
-    ``draw_dir`` also draw the first ``eval.draw`` images with their labelled boxes (thin,
-    unlabelled) and the detections (thick, ``class score``). Returns the
+    ``draw_dir`` also draw the first ``eval.draw`` images (:func:`draw_frame`: camera and
+    bird's-eye views) with their labelled boxes (thin, unlabelled) and the detections scoring
+    at least ``eval.draw_score_threshold`` (thick, ``class score``). Returns the
     metrics logged to the history (see :func:`metrics_of`)."""
     out_dir = pathlib.Path(out_dir)
     classes = tuple(config.classes)
@@ -144,15 +147,14 @@ def evaluate_detector(
                     break
                 pathlib.Path(draw_dir).mkdir(parents=True, exist_ok=True)
                 h, w = batch.images.image_size[index].tolist()
-                image, calib = enlarge(
-                    to_pil(batch.images.images[index, :, :h, :w]), batch.images.calib[index]
+                drawn_image = draw_frame(
+                    to_pil(batch.images.images[index, :, :h, :w]),
+                    batch.images.calib[index],
+                    labelled=ground_truth_boxes(batch, index),
+                    detections=detection_labels(detections, index, classes),
+                    classes=classes,
+                    score_thresh=config.eval.draw_score_threshold,
                 )
-                labels = ground_truth_boxes(batch, index)
-                boxes = detection_labels(
-                    detections, index, classes, config.eval.draw_score_threshold
-                )
-                drawn_image = draw_boxes_on_image(image, labels, calib)
-                drawn_image = draw_boxes_on_image(drawn_image, boxes, calib)
                 drawn_image.save(pathlib.Path(draw_dir) / f"{frame_id}.png")
                 drawn += 1
     gt_annos = [

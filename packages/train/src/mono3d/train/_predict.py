@@ -19,7 +19,8 @@ from mono3d.detector import build_detector, validate_config
 
 from ._checkpoint import CheckpointError, load_checkpoint
 from ._config import TrainConfig
-from ._draw import draw_boxes_on_image, enlarge, to_pil
+from ._draw import to_pil
+from ._draw_frame import draw_frame
 from ._evaluate import detection_labels
 from ._precision import DEFAULT_AMP, Precision, resolve_precision
 
@@ -76,9 +77,10 @@ def predict_images(
     precision: Precision | str = DEFAULT_AMP,
 ) -> list[pathlib.Path]:
     """Run ``detector`` on image files; write ``out_dir/data/<id>.txt`` (KITTI results) and,
-    with ``draw``, ``out_dir/images/<id>.png`` (the boxes scoring at least ``draw_threshold``
-    projected, front face crossed, ``class score`` labels; images lower than ``min_height``
-    are enlarged for legibility).
+    with ``draw``, ``out_dir/images/<id>.png`` (:func:`draw_frame`: the boxes scoring at
+    least ``draw_threshold`` projected, front face crossed, ``class score`` labels, beside a
+    bird's-eye view, with a legend and a caption; images lower than ``min_height`` are
+    enlarged for legibility).
     Each image's P2 comes from ``calib`` or its KITTI calib file. ``precision``: a resolved
     :class:`Precision` or a ``train.amp`` setting (default ``auto``: bf16 autocast +
     channels_last where ``device`` runs bf16 natively; the decoding stays float32).
@@ -118,8 +120,13 @@ def predict_images(
         if draw:
             (out / "images").mkdir(parents=True, exist_ok=True)
             for index, sample in enumerate(samples):
-                boxes = detection_labels(detections, index, tuple(classes), draw_threshold)
-                image, draw_calib = enlarge(to_pil(sample.image), sample.calib, min_height)
-                drawn = draw_boxes_on_image(image, boxes, draw_calib)
+                drawn = draw_frame(
+                    to_pil(sample.image),
+                    sample.calib,
+                    detections=detection_labels(detections, index, tuple(classes)),
+                    classes=tuple(classes),
+                    score_thresh=draw_threshold,
+                    min_height=min_height,
+                )
                 drawn.save(out / "images" / f"{sample.frame_id}.png")
     return written

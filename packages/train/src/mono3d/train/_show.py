@@ -9,9 +9,16 @@ from PIL import Image
 
 from mono3d.data import DEFAULT_CLASSES, KittiObject, read_kitti_calib, read_kitti_label
 
-from ._draw import BoxesToDraw, draw_bev, draw_boxes_on_image, enlarge, side_by_side
+from ._config import EvalSection
+from ._draw import BoxesToDraw
+from ._draw_bev import BEV_MAX_DEPTH
+from ._draw_frame import draw_frame
 
-__all__ = ["locate_frame", "objects_to_boxes", "show_frame"]
+__all__ = ["DEFAULT_SCORE_THRESH", "locate_frame", "objects_to_boxes", "show_frame"]
+
+#: detections drawn by ``show`` score at least this unless told otherwise: the threshold of
+#: the trainer's drawings (``eval.draw_score_threshold``)
+DEFAULT_SCORE_THRESH: float = EvalSection.model_fields["draw_score_threshold"].default
 
 
 def locate_frame(
@@ -43,23 +50,23 @@ def objects_to_boxes(
 ) -> BoxesToDraw:
     """KITTI objects with a usable 3D box (no DontCare, positive size, in front of the
     camera) as boxes to draw; colour by ``classes`` index (others white). Labels: the type,
-    plus the score for detections."""
-    kept = [
-        o
-        for o in objects
-        if not o.is_dontcare and min(o.dimensions) > 0 and o.location[2] > 0
-    ]
+    plus the score for detections (kept as their ``score``; a missing score counts as 1)."""
+    kept = [o for o in objects if not o.is_dontcare and min(o.dimensions) > 0 and o.location[2] > 0]
     lookup = {name: index + 1 for index, name in enumerate(classes)}
     labels = [
         o.type if ground_truth or o.score is None else f"{o.type} {o.score:.2f}" for o in kept
     ]
     return BoxesToDraw(
-        bbox3d=torch.tensor([[*o.location, *o.dimensions] for o in kept], dtype=torch.float32)
-        .reshape(-1, 6),
+        bbox3d=torch.tensor(
+            [[*o.location, *o.dimensions] for o in kept], dtype=torch.float32
+        ).reshape(-1, 6),
         yaw=torch.tensor([o.rotation_y for o in kept], dtype=torch.float32),
         category=torch.tensor([lookup.get(o.type, 0) for o in kept], dtype=torch.int64),
         labels=labels,
         ground_truth=ground_truth,
+        score=None
+        if ground_truth
+        else torch.tensor([1.0 if o.score is None else o.score for o in kept]),
     )
 
 
@@ -80,12 +87,20 @@ def show_frame(
     pred: str | os.PathLike[str] | None = None,
     classes: Sequence[str] = DEFAULT_CLASSES,
     min_height: int = 375,
+    score_thresh: float | None = None,
+    max_depth: float = BEV_MAX_DEPTH,
 ) -> pathlib.Path:
-    """Write a PNG: the frame's image with its labelled 3D boxes (thin, white) and, with
-    ``pred`` (a KITTI result file or folder), the detections (thick, class colours, with
-    their scores) projected, beside a bird's-eye view of the same boxes. Images lower than
-    ``min_height`` pixels are enlarged first. Returns the path (default ``<id>_show.png`` in
-    the working directory)."""
+    """Write a PNG (:func:`draw_frame`): the frame's image with its labelled 3D boxes (thin,
+    white) and, with ``pred`` (a KITTI result file or folder), the detections scoring at
+    least ``score_thresh`` (default :data:`DEFAULT_SCORE_THRESH`; thick, class colours,
+    with their scores) projected, beside a bird's-eye view of the same boxes (at most
+    ``max_depth`` metres deep), over a legend and a caption. Images lower than
+    ``min_height`` pixels are enlarged first. Returns the path (default ``<id>_show.png``
+    in the working directory)."""
+    if score_thresh is None:
+        score_thresh = DEFAULT_SCORE_THRESH
+    if not 0.0 <= score_thresh <= 1.0:
+        raise ValueError(f"show: the score threshold must be in [0, 1], got {score_thresh}")
     data_dir, frame_id = locate_frame(frame, root)
     image_path = data_dir / "image_2" / f"{frame_id}.png"
     calib_path = data_dir / "calib" / f"{frame_id}.txt"
@@ -93,19 +108,25 @@ def show_frame(
         raise FileNotFoundError(f"frame {frame_id}: no calib file {calib_path}")
     calib = torch.tensor(read_kitti_calib(calib_path).P2, dtype=torch.float64)
     label_path = data_dir / "label_2" / f"{frame_id}.txt"
-    box_sets = []
+    labelled = detections = None
     if label_path.is_file():
-        box_sets.append(objects_to_boxes(read_kitti_label(label_path), classes, ground_truth=True))
+        labelled = objects_to_boxes(read_kitti_label(label_path), classes, ground_truth=True)
     if pred is not None:
         path = _prediction_file(pathlib.Path(pred), frame_id)
-        box_sets.append(objects_to_boxes(read_kitti_label(path), classes, ground_truth=False))
+        detections = objects_to_boxes(read_kitti_label(path), classes, ground_truth=False)
     with Image.open(image_path) as opened:
         image = opened.convert("RGB")
-    image, calib = enlarge(image, calib, min_height)
-    for boxes in box_sets:
-        image = draw_boxes_on_image(image, boxes, calib)
-    bev = draw_bev(box_sets, calib=calib, image_width=image.width)
+    drawing = draw_frame(
+        image,
+        calib,
+        labelled=labelled,
+        detections=detections,
+        classes=classes,
+        score_thresh=score_thresh,
+        min_height=min_height,
+        max_depth=max_depth,
+    )
     target = pathlib.Path(out) if out is not None else pathlib.Path(f"{frame_id}_show.png")
     target.parent.mkdir(parents=True, exist_ok=True)
-    side_by_side(image, bev).save(target)
+    drawing.save(target)
     return target

@@ -142,6 +142,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     from ._show import show_frame
 
+    if args.score_thresh is not None and not 0.0 <= args.score_thresh <= 1.0:
+        return _fail(f"--score-thresh: must be in [0, 1], got {args.score_thresh}")
     path = show_frame(
         args.frame, root=args.root, out=args.out, pred=args.pred, score_thresh=args.score_thresh
     )
