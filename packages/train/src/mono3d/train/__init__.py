@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from ._callbacks import TrainCallbacks as TrainCallbacks
     from ._checkpoint import CHECKPOINT_KEYS as CHECKPOINT_KEYS
     from ._checkpoint import CheckpointError as CheckpointError
     from ._checkpoint import load_checkpoint as load_checkpoint
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 
 #: public name -> the private module defining it
 _EXPORTS: dict[str, str] = {
+    "TrainCallbacks": "_callbacks",
     "CHECKPOINT_KEYS": "_checkpoint",
     "CheckpointError": "_checkpoint",
     "load_checkpoint": "_checkpoint",
@@ -117,6 +119,7 @@ __all__ = [
     "SampleKey",
     "ScheduleConfig",
     "StepBatchSampler",
+    "TrainCallbacks",
     "TrainConfig",
     "TrainOutcome",
     "Trainer",

@@ -18,70 +18,53 @@ Per step ``s`` (0-based; the history and checkpoints count steps *done*, so it i
 
 On SIGINT/SIGTERM the step in flight completes, a checkpoint is written and :meth:`run`
 returns with ``stopped_by`` set; ``--resume`` continues exactly where it stopped.
+
+:meth:`Trainer.run` is that sequence, one method per step: ``_fetch``, ``_step``,
+``_record``, ``_end_reason``, ``_maybe_checkpoint``, ``_maybe_stop``, ``_maybe_evaluate``.
+Test doubles enter through :class:`TrainCallbacks`. A skipped step leaves the model exactly
+as it was: the BatchNorm running statistics its forward updated are restored.
 """
 
 import contextlib
 import dataclasses
-import hashlib
+import logging
 import math
-import os
 import pathlib
-import signal
 import sys
 import time
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import yaml
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from mono3d.data import Batch, KittiDataset, Sample, collate
+from mono3d.data import Batch, KittiDataset
 from mono3d.detector import ConfigError, build_criterion, build_detector
 from mono3d.logger import HistoryLogger
 
+from ._callbacks import TrainCallbacks
 from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ._config import TrainConfig
+from ._device import DeviceError
 from ._distributed import DistContext, init_distributed
 from ._evaluate import evaluate_detector
+from ._loader import AugmentedSamples, LoaderFailure, raise_if_failed, training_batches
 from ._precision import resolve_for_run
+from ._resume import check_optimizer_state, refuse_changes
 from ._rng import capture_rng_state, derive_seed, make_generator, restore_rng_state
-from ._sampler import SampleKey, StepBatchSampler
+from ._run_files import remove_stale_temporaries, reported_write_errors
+from ._sampler import StepBatchSampler
 from ._schedule import build_optimizer, build_scheduler
 from ._signals import StopRequest
 
 __all__ = ["TrainOutcome", "Trainer", "TrainingDiverged", "train"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
-#: test-only hooks (environment variables), documented in the README
-KILL_AFTER_STEP_ENV = "MONO3D_TRAIN_TEST_KILL_AFTER_STEP"
-PARAM_DUMP_ENV = "MONO3D_TRAIN_TEST_PARAM_DUMP"
-NAN_STEPS_ENV = "MONO3D_TRAIN_TEST_NAN_STEPS"
-
-
-def _nan_steps(rank: int) -> set[int]:
-    """Test hook: the 1-based steps whose loss this rank turns into NaN, from
-    ``$MONO3D_TRAIN_TEST_NAN_STEPS`` = ``RANK:STEP,RANK:STEP,...``."""
-    steps = set()
-    for item in os.environ.get(NAN_STEPS_ENV, "").split(","):
-        if item.strip():
-            which, _, step = item.partition(":")
-            if int(which) == rank:
-                steps.add(int(step))
-    return steps
-
-
-#: config fields that may change on resume without changing the steps' arithmetic
-#: (train.steps changes a cosine schedule's later values, but is the usual thing to extend)
-_EXACTNESS_NEUTRAL = (
-    "train.steps:", "train.progress:", "train.workers:", "train.checkpoint_interval:",
-    "train.eval_interval:", "train.time_limit_minutes:", "train.timeout_minutes:",
-    "train.max_consecutive_nonfinite:", "eval.", "output.", "logger.",
-)
+HISTORY_NAME = "history.jsonl"
 
 
 class TrainingDiverged(RuntimeError):
@@ -101,31 +84,15 @@ class TrainOutcome:
     metrics: dict[str, float] | None
 
 
-class AugmentedSamples(Dataset[Sample]):
-    """A dataset indexed by :class:`SampleKey`: the image ``key.index``, augmented with a
-    generator seeded by ``key.seed`` (so a sample does not depend on the worker that made it)."""
-
-    def __init__(self, dataset: Dataset[Sample], transforms: Any | None) -> None:
-        self.dataset = dataset
-        self.transforms = transforms
-
-    def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
-
-    def __getitem__(self, key: SampleKey) -> Sample:  # type: ignore[override]
-        sample = self.dataset[key.index]
-        if self.transforms is None:
-            return sample
-        generator = torch.Generator()
-        generator.manual_seed(key.seed)
-        return self.transforms(sample, generator=generator)
-
-
-def _ignore_sigint(worker_id: int) -> None:
-    """DataLoader worker init: leave SIGINT to the training process (a Ctrl-C reaches the
-    whole process group; a worker that died of it would break the checkpointing step).
-    SIGTERM keeps its default: the DataLoader and multiprocessing stop workers with it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+@contextlib.contextmanager
+def _restoring(path: pathlib.Path, field: str) -> Iterator[None]:
+    """Report a state that does not fit this run while it is restored as a
+    :class:`CheckpointError` naming the checkpoint's ``field``."""
+    try:
+        yield
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as error:
+        reason = " ".join(str(error).split())[:300]
+        raise CheckpointError(f"{path}: {field}: cannot be restored ({reason})") from None
 
 
 def _float32(bundle: Any) -> Any:
@@ -144,15 +111,47 @@ def _reseed_globals(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _describe_changes(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
-    changes = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            changes += _describe_changes(a, b, f"{prefix}{key}.")
-        elif a != b:
-            changes.append(f"{prefix}{key}: {a!r} -> {b!r}")
-    return changes
+#: why a run ends after the step just done (None: it goes on)
+EndReason = Literal["signal", "steps", "time"] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class StepResult:
+    """One step as the loop records it: rank-averaged loss terms (``total`` first), the
+    gradient norm (NaN when the step was skipped before backward), the learning rate it
+    used, whether it was skipped, and whether some rank asked to stop."""
+
+    terms: dict[str, float]
+    grad_norm: float
+    lr: float
+    skipped: bool
+    stopping: bool
+
+
+@dataclasses.dataclass
+class _Session:
+    """What one call of :meth:`Trainer.run` carries from step to step."""
+
+    sampler: StepBatchSampler
+    logger: HistoryLogger
+    bar: Any  # tqdm
+    checkpoint: pathlib.Path | None
+    batches: Iterator[Batch | LoaderFailure] = dataclasses.field(default_factory=lambda: iter(()))
+    started: float = 0.0
+    tick: float = 0.0
+    stopped_by: str | None = None
+
+
+def _buffer_snapshot(module: nn.Module) -> list[torch.Tensor]:
+    """Copies of every buffer of ``module`` (BatchNorm running statistics and counters)."""
+    return [buffer.detach().clone() for buffer in module.buffers()]
+
+
+def _restore_buffers(module: nn.Module, snapshot: list[torch.Tensor]) -> None:
+    """Put back the buffers of :func:`_buffer_snapshot` (bitwise)."""
+    with torch.no_grad():
+        for buffer, saved in zip(module.buffers(), snapshot, strict=True):
+            buffer.copy_(saved)
 
 
 class Trainer:
@@ -161,7 +160,8 @@ class Trainer:
 
     ``dist``: the process's place in a ``torchrun`` world (default: read from the
     environment by :func:`init_distributed`). ``source``: the config's file name, for
-    messages (rank 0 prints them to stderr). Raises :class:`ConfigError` for settings this
+    messages (rank 0 prints them to stderr). ``callbacks``: hooks for tests and tools
+    (:class:`TrainCallbacks`; default: none). Raises :class:`ConfigError` for settings this
     machine or dataset cannot honour (CUDA, fp16, a batch larger than the training set).
     """
 
@@ -171,15 +171,18 @@ class Trainer:
         *,
         dist: DistContext | None = None,
         source: str = "config",
+        callbacks: TrainCallbacks | None = None,
     ) -> None:
         self.config = config
         self.source = source
+        self.callbacks = callbacks if callbacks is not None else TrainCallbacks()
         loop = config.train
-        if loop.device == "cuda" and not torch.cuda.is_available():
-            raise ConfigError(f"{source}: train.device: cuda, but no CUDA device is available")
-        self.dist = dist if dist is not None else init_distributed(
-            loop.device, loop.timeout_minutes
-        )
+        try:
+            self.dist = (
+                dist if dist is not None else init_distributed(loop.device, loop.timeout_minutes)
+            )
+        except DeviceError as error:
+            raise ConfigError(f"{source}: train.device: {error}") from None
         self.run_dir = pathlib.Path(config.output.run_dir)
         self.checkpoint_path = self.run_dir / CHECKPOINT_NAME
         if loop.amp == "fp16" and self.dist.device.type != "cuda":
@@ -188,7 +191,9 @@ class Trainer:
             )
 
         self.precision = resolve_for_run(
-            loop.amp, self.dist.device, checkpoint=self.checkpoint_path,
+            loop.amp,
+            self.dist.device,
+            checkpoint=self.checkpoint_path,
             source=f"{source}: train.amp",
         )
         self._say(self.precision.describe())
@@ -231,13 +236,16 @@ class Trainer:
         self.consecutive_nonfinite = 0
         self.skipped_steps = 0
         self.metrics: dict[str, float] | None = None
-        self._nan_steps: set[int] = set()
 
     # ------------------------------------------------------------------ messages
 
     def _say(self, message: str) -> None:
+        if self.dist.is_main:  # the mono3d command shows it and appends it to log.txt
+            logging.getLogger(__name__).info(message)
+
+    def _warn(self, message: str) -> None:
         if self.dist.is_main:
-            tqdm.write(f"mono3d train: {message}", file=sys.stderr)
+            logging.getLogger(__name__).warning(message)
 
     # ------------------------------------------------------------------ state
 
@@ -289,36 +297,34 @@ class Trainer:
         return self.checkpoint_path
 
     def load(self, path: pathlib.Path) -> None:
-        """Restore model, optimiser, scheduler, scaler, counters and RNG from ``path``."""
+        """Restore model, optimiser, scheduler, scaler, counters and RNG from ``path``.
+
+        Raises :class:`CheckpointError` naming the field when the checkpoint is invalid or
+        this run cannot continue it (another model, another optimiser: ``_resume``)."""
         state = load_checkpoint(path, map_location="cpu")
-        old_model = state["config"].get("model", {})
-        new_model = self.config.model.model_dump(mode="json")
-        if old_model != new_model:
-            changes = "; ".join(_describe_changes(old_model, new_model, "model."))
-            raise CheckpointError(
-                f"{path}: the checkpoint was trained with another model config ({changes})"
-            )
-        changed = [
-            c
-            for c in _describe_changes(state["config"], self.config.model_dump(mode="json"))
-            if not c.startswith(_EXACTNESS_NEUTRAL)
-        ]
+        changed = refuse_changes(path, state["config"], self.config.model_dump(mode="json"))
+        check_optimizer_state(path, state["optimizer"], self.optimizer)
         if changed:
             self._say(
                 "resuming with a config that differs from the checkpoint's (the run will "
                 "not repeat an uninterrupted one exactly): " + "; ".join(changed)
             )
-        self.detector.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        with _restoring(path, "model"):
+            self.detector.load_state_dict(state["model"])
+        with _restoring(path, "optimizer"):
+            self.optimizer.load_state_dict(state["optimizer"])
+        with _restoring(path, "scheduler"):
+            self.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None and state["scaler"] is not None:
-            self.scaler.load_state_dict(state["scaler"])
+            with _restoring(path, "scaler"):
+                self.scaler.load_state_dict(state["scaler"])
         self.step = int(state["step"])
         self.consecutive_nonfinite = int(state["nonfinite"]["consecutive"])
         self.skipped_steps = int(state["nonfinite"]["skipped_total"])
         rng = state["rng"]
         if len(rng) == self.dist.world_size:
-            restore_rng_state(rng[self.dist.rank])
+            with _restoring(path, f"rng[{self.dist.rank}]"):
+                restore_rng_state(rng[self.dist.rank])
         else:
             self._say(
                 f"the checkpoint holds RNG states of {len(rng)} processes, this run has "
@@ -332,58 +338,282 @@ class Trainer:
                 "training continues with the new order"
             )
 
+    def _start(self, resume: bool) -> bool:
+        """Check the run folder and, with ``resume``, load its checkpoint. Returns whether a
+        checkpoint was loaded: ``resume`` in a folder whose run wrote a history but died
+        before its first checkpoint starts that run again from step 0 (the history is
+        rewritten; the steps repeat exactly)."""
+        history = self.run_dir / HISTORY_NAME
+        if resume and self.checkpoint_path.is_file():
+            self.load(self.checkpoint_path)
+            return True
+        if resume and history.is_file():
+            self._warn(
+                f"{self.run_dir} holds a history ({HISTORY_NAME}) but no {CHECKPOINT_NAME}: "
+                "the run stopped before its first checkpoint; starting it again from step 0"
+            )
+            return False
+        if resume:
+            raise CheckpointError(
+                f"{self.checkpoint_path}: no checkpoint to resume from (run without "
+                "--resume to start this run)"
+            )
+        if self.checkpoint_path.exists():
+            raise FileExistsError(
+                f"{self.run_dir} already holds a run ({CHECKPOINT_NAME}); pass --resume to "
+                "continue it or set output.run_dir to a new folder"
+            )
+        if history.is_file() and history.stat().st_size:
+            raise FileExistsError(
+                f"{self.run_dir} holds the history of a run that stopped before its first "
+                f"checkpoint ({HISTORY_NAME}, no {CHECKPOINT_NAME}); pass --resume to start "
+                "it again from step 0, or set output.run_dir to a new folder"
+            )
+        return False
+
     # ------------------------------------------------------------------ loop
 
-    def _batches(self, sampler: StepBatchSampler) -> Iterator[Batch]:
-        workers = self.config.train.workers
-        loader = DataLoader(
-            AugmentedSamples(self.train_set, self.transforms),
-            batch_sampler=sampler,
-            num_workers=workers,
-            collate_fn=collate,
-            pin_memory=self.dist.device.type == "cuda",
-            persistent_workers=False,
-            prefetch_factor=2 if workers > 0 else None,
-            worker_init_fn=_ignore_sigint if workers > 0 else None,
+    def run(self, *, resume: bool = False) -> TrainOutcome:
+        """Train (or, with ``resume``, continue from ``run_dir/checkpoint.pt``) up to
+        ``train.steps``. Returns early, with a checkpoint, on SIGINT/SIGTERM."""
+        session = self._open_session(resumed=self._start(resume))
+        try:
+            with StopRequest() as stop:
+                self._begin(session)
+                while self.step < self.config.train.steps:
+                    batch = self._fetch(session)
+                    result = self._step(batch, stop)
+                    self._record(session, result)
+                    end = self._end_reason(session, result)
+                    self._maybe_checkpoint(session, end)
+                    if self._maybe_stop(session, end, stop):
+                        break
+                    self._maybe_evaluate(session, end)
+                session.batches = iter(())  # drops the DataLoader iterator: its workers stop
+            self._finish(session)
+        finally:
+            self._close_session(session)
+        return TrainOutcome(
+            step=self.step,
+            run_dir=self.run_dir,
+            checkpoint=session.checkpoint,
+            stopped_by=session.stopped_by,
+            skipped_steps=self.skipped_steps,
+            metrics=self.metrics,
         )
-        return iter(loader)
 
-    def _train_step(self, batch: Batch, stop: StopRequest) -> tuple[dict[str, float], float, bool]:
-        """One optimiser step; (rank-averaged loss terms, grad norm, stop requested)."""
+    def _open_session(self, *, resumed: bool) -> _Session:
+        """Open the history (``resume=step`` drops what followed the checkpoint), write
+        ``config.yaml``, remove stale temporary files, set up the progress bar."""
+        if self.dist.is_main:
+            remove_stale_temporaries(self.run_dir)
+        resuming = resumed or (self.run_dir / HISTORY_NAME).is_file()
+        logger = HistoryLogger.from_config(
+            self.run_dir,
+            self.config.logger,
+            resume=self.step if resuming else False,
+            rank=self.dist.rank,
+        )
+        if self.dist.is_main:
+            config_text = f"# {self.precision.describe()}\n" + yaml.safe_dump(
+                self.config.model_dump(mode="json"), sort_keys=False
+            )
+            (self.run_dir / "config.yaml").write_text(config_text)
+        loop = self.config.train
+        bar = tqdm(
+            total=loop.steps,
+            initial=self.step,
+            unit="step",
+            disable=not (self.dist.is_main and loop.progress),
+            dynamic_ncols=True,
+            mininterval=1.0 if sys.stderr.isatty() else 30.0,
+            file=sys.stderr,
+        )
+        checkpoint = self.checkpoint_path if resumed else None
+        return _Session(self._sampler(self.step), logger, bar, checkpoint)
+
+    def _begin(self, session: _Session) -> None:
+        """Start the data loader (its workers inherit the signal handling) and the clocks."""
+        self.detector.train()
+        if self.step < self.config.train.steps:
+            session.batches = training_batches(
+                AugmentedSamples(self.train_set, self.transforms),
+                session.sampler,
+                workers=self.config.train.workers,
+                pin_memory=self.dist.device.type == "cuda",
+            )
+        session.tick = time.perf_counter()
+        session.started = time.monotonic()
+
+    def _fetch(self, session: _Session) -> Batch:
+        """Reseed the global generators for the next step and take its batch; an input
+        error of a DataLoader worker is raised here as itself (``_loader``)."""
+        _reseed_globals(derive_seed(self.config.train.seed, "globals", self.step, self.dist.rank))
+        batch = raise_if_failed(next(session.batches))
+        return self.callbacks.batch(self.step + 1, batch)
+
+    def _step(self, batch: Batch, stop: StopRequest) -> StepResult:
+        """One optimiser and scheduler step. A non-finite loss (on any rank) skips backward
+        and the optimiser, a non-finite gradient norm the optimiser; a skipped step puts
+        back the buffers (BatchNorm statistics) its forward changed."""
         loop = self.config.train
         device = self.dist.device
         images = batch.images.to(device)
         gt = batch.gt.to(device)
         generator = make_generator(loop.seed, "criterion", self.step, self.dist.rank,
-                                   device=device.type)
+                                   device=device.type)  # fmt: skip
+        buffers = _buffer_snapshot(self.detector)
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             output = self.model(images, gt)
         losses = self.criterion(_float32(output), gt, images, generator=generator)
-        total = losses.total
-        if self.step + 1 in self._nan_steps:
-            total = total * math.nan
+        total = self.callbacks.loss(self.step + 1, losses.total)
         terms = {"total": total, **losses.terms()}
         values = torch.stack([t.detach().float() for t in terms.values()])
         nonfinite, stopping = self.dist.any(not bool(torch.isfinite(total)), stop.requested)
-        mean = self.dist.mean(values).tolist()
-        logged = dict(zip(terms, mean))
-        if nonfinite:
-            return logged, math.nan, stopping
+        logged = dict(zip(terms, self.dist.mean(values).tolist(), strict=True))
+        grad_norm = math.nan if nonfinite else self._backward_and_update(total)
+        skipped = nonfinite or (self.scaler is None and not math.isfinite(grad_norm))
+        if skipped:
+            _restore_buffers(self.detector, buffers)
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        with warnings.catch_warnings():
+            # a skipped (non-finite) first step calls no optimizer.step()
+            warnings.filterwarnings(
+                "ignore", r"Detected call of `lr_scheduler\.step\(\)`", UserWarning
+            )
+            self.scheduler.step()
+        return StepResult(logged, grad_norm, lr, skipped, stopping)
+
+    def _backward_and_update(self, total: torch.Tensor) -> float:
+        """Backward, clip, optimiser step (not on a non-finite norm without a GradScaler);
+        returns the gradient norm before clipping."""
         if self.scaler is not None:
             self.scaler.scale(total).backward()
             self.scaler.unscale_(self.optimizer)
         else:
             total.backward()
-        max_norm = loop.clip_grad_norm if loop.clip_grad_norm is not None else math.inf
+        clip = self.config.train.clip_grad_norm
         params = [p for p in self.detector.parameters() if p.grad is not None]
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, clip or math.inf))
         if self.scaler is not None:
             self.scaler.step(self.optimizer)
             self.scaler.update()
         elif math.isfinite(grad_norm):
             self.optimizer.step()
-        return logged, grad_norm, stopping
+        return grad_norm
+
+    def _record(self, session: _Session, result: StepResult) -> None:
+        """Count the step, log it (history, progress bar; a skipped step on the console
+        too); raise :class:`TrainingDiverged` after too many skipped steps in a row."""
+        self.step += 1
+        if result.skipped:
+            self.consecutive_nonfinite += 1
+            self.skipped_steps += 1
+            self._warn(
+                f"step {self.step} skipped: non-finite loss ({result.terms['total']}) or "
+                f"gradient norm ({result.grad_norm}); the model is unchanged "
+                f"({self.consecutive_nonfinite} in a row, {self.skipped_steps} in this run)"
+            )
+        else:
+            self.consecutive_nonfinite = 0
+        now = time.perf_counter()
+        throughput = (
+            self.config.train.batch_size * self.dist.world_size / max(now - session.tick, 1e-9)
+        )
+        session.tick = now
+        with reported_write_errors(session.logger.path, "cannot append to the history"):
+            session.logger.log_train(
+                self.step,
+                losses=result.terms,
+                lr=result.lr,
+                grad_norm=result.grad_norm,
+                throughput=throughput,
+                epoch=session.sampler.epoch_of(self.step - 1),
+            )
+        session.bar.update(1)
+        session.bar.set_postfix(loss=f"{result.terms['total']:.4g}", img_s=f"{throughput:.1f}",
+                                skipped=self.skipped_steps, refresh=False)  # fmt: skip
+        if self.consecutive_nonfinite >= self.config.train.max_consecutive_nonfinite:
+            last_good = (
+                f"the last good checkpoint is {self.checkpoint_path}"
+                if session.checkpoint is not None
+                else "no checkpoint was written yet"
+            )
+            raise TrainingDiverged(
+                f"{self.consecutive_nonfinite} consecutive steps (up to step {self.step}) had "
+                f"a non-finite loss or gradient; stopping ({last_good})"
+            )
+
+    def _end_reason(self, session: _Session, result: StepResult) -> EndReason:
+        """Whether the run ends after this step: a signal (on any rank), ``train.steps``
+        reached, or the time limit passed (agreed across ranks)."""
+        limit = self.config.train.time_limit_minutes
+        out_of_time = False
+        if limit is not None:
+            out_of_time = self.dist.any(time.monotonic() - session.started > 60.0 * limit)[0]
+        if result.stopping:
+            return "signal"
+        if self.step >= self.config.train.steps:
+            return "steps"
+        return "time" if out_of_time else None
+
+    def _maybe_checkpoint(self, session: _Session, end: EndReason) -> None:
+        """Write the checkpoint every ``train.checkpoint_interval`` steps and at the end."""
+        if end is None and self.step % self.config.train.checkpoint_interval:
+            return
+        session.checkpoint = self.save(session.sampler)
+        self.callbacks.checkpoint_written(self.step, str(session.checkpoint))
+
+    def _maybe_stop(self, session: _Session, end: EndReason, stop: StopRequest) -> bool:
+        """True (after saying why) when a signal or the time limit ends the run here."""
+        if end == "signal":
+            session.stopped_by = stop.name or "a signal on another rank"
+            self._say(
+                f"stopped by {session.stopped_by} after step {self.step}; checkpoint "
+                f"{self.checkpoint_path} (continue with --resume)"
+            )
+            return True
+        if end == "time":
+            loop = self.config.train
+            self._say(
+                f"time limit of {loop.time_limit_minutes} min reached after step "
+                f"{self.step} of {loop.steps}"
+            )
+            return True
+        return False
+
+    def _maybe_evaluate(self, session: _Session, end: EndReason) -> None:
+        """Evaluate every ``train.eval_interval`` steps (the last step's is the final one)."""
+        interval = self.config.train.eval_interval
+        if interval and self.step % interval == 0 and end is None:
+            self._evaluate(session.logger, final=False)
+            session.tick = time.perf_counter()
+
+    def _finish(self, session: _Session) -> None:
+        """A run that was not stopped by a signal: final evaluation, CSV, plot."""
+        session.bar.close()
+        if session.stopped_by is None:
+            if self.config.eval.at_end:
+                self._evaluate(session.logger, final=True)
+            if self.dist.is_main:
+                session.logger.export_csv()
+                session.logger.plot()
+        self.callbacks.finished(self)
+
+    def _close_session(self, session: _Session) -> None:
+        """Close the bar and the history (a close that fails while another error is on its
+        way is not allowed to hide it), remove stale temporary files."""
+        session.bar.close()
+        failing = sys.exc_info()[1] is not None
+        try:
+            with reported_write_errors(session.logger.path, "cannot write the history"):
+                session.logger.close()
+        except OSError:
+            if not failing:
+                raise
+        if self.dist.is_main:
+            remove_stale_temporaries(self.run_dir)
 
     def _evaluate(self, logger: HistoryLogger, *, final: bool) -> None:
         if self.val_set is None:
@@ -409,168 +639,13 @@ class Trainer:
         self.detector.train()
         self.dist.barrier()
 
-    def run(self, *, resume: bool = False) -> TrainOutcome:
-        """Train (or, with ``resume``, continue from ``run_dir/checkpoint.pt``) up to
-        ``train.steps``. Returns early, with a checkpoint, on SIGINT/SIGTERM."""
-        loop = self.config.train
-        if resume:
-            if not self.checkpoint_path.is_file():
-                raise CheckpointError(
-                    f"{self.checkpoint_path}: no checkpoint to resume from (run without "
-                    "--resume to start this run)"
-                )
-            self.load(self.checkpoint_path)
-        elif self.checkpoint_path.exists():
-            raise FileExistsError(
-                f"{self.run_dir} already holds a run ({CHECKPOINT_NAME}); pass --resume to "
-                "continue it or set output.run_dir to a new folder"
-            )
-        logger = HistoryLogger.from_config(
-            self.run_dir, self.config.logger, resume=self.step if resume else False,
-            rank=self.dist.rank,
-        )
-        if self.dist.is_main:
-            config_text = f"# {self.precision.describe()}\n" + yaml.safe_dump(
-                self.config.model_dump(mode="json"), sort_keys=False
-            )
-            (self.run_dir / "config.yaml").write_text(config_text)
-        sampler = self._sampler(self.step)
-        self.detector.train()
-        kill_after = int(os.environ.get(KILL_AFTER_STEP_ENV, "0") or 0)
-        self._nan_steps = _nan_steps(self.dist.rank)
-        stopped_by: str | None = None
-        checkpoint: pathlib.Path | None = self.checkpoint_path if resume else None
-        global_batch = loop.batch_size * self.dist.world_size
-        bar = tqdm(
-            total=loop.steps,
-            initial=self.step,
-            unit="step",
-            disable=not (self.dist.is_main and loop.progress),
-            dynamic_ncols=True,
-            mininterval=1.0 if sys.stderr.isatty() else 30.0,
-            file=sys.stderr,
-        )
-        try:
-            with StopRequest() as stop:
-                batches = self._batches(sampler) if self.step < loop.steps else iter(())
-                tick = time.perf_counter()
-                started = time.monotonic()
-                while self.step < loop.steps:
-                    _reseed_globals(derive_seed(loop.seed, "globals", self.step, self.dist.rank))
-                    batch = next(batches)
-                    terms, grad_norm, stopping = self._train_step(batch, stop)
-                    finite = math.isfinite(terms["total"]) and math.isfinite(grad_norm)
-                    lr = float(self.optimizer.param_groups[0]["lr"])
-                    with warnings.catch_warnings():
-                        # a skipped (non-finite) first step calls no optimizer.step()
-                        warnings.filterwarnings(
-                            "ignore", r"Detected call of `lr_scheduler\.step\(\)`", UserWarning
-                        )
-                        self.scheduler.step()
-                    self.step += 1
-                    if finite or (self.scaler is not None and math.isfinite(terms["total"])):
-                        self.consecutive_nonfinite = 0
-                    else:
-                        self.consecutive_nonfinite += 1
-                        self.skipped_steps += 1
-                    now = time.perf_counter()
-                    throughput = global_batch / max(now - tick, 1e-9)
-                    tick = now
-                    logger.log_train(
-                        self.step,
-                        losses=terms,
-                        lr=lr,
-                        grad_norm=grad_norm,
-                        throughput=throughput,
-                        epoch=sampler.epoch_of(self.step - 1),
-                    )
-                    bar.update(1)
-                    bar.set_postfix(
-                        loss=f"{terms['total']:.4g}",
-                        img_s=f"{throughput:.1f}",
-                        skipped=self.skipped_steps,
-                        refresh=False,
-                    )
-                    if self.consecutive_nonfinite >= loop.max_consecutive_nonfinite:
-                        raise TrainingDiverged(
-                            f"{self.consecutive_nonfinite} consecutive steps (up to step "
-                            f"{self.step}) had a non-finite loss or gradient; stopping. The "
-                            f"last good checkpoint is {self.checkpoint_path}"
-                            if checkpoint is not None
-                            else f"{self.consecutive_nonfinite} consecutive steps (up to step "
-                            f"{self.step}) had a non-finite loss or gradient; stopping "
-                            "(no checkpoint was written yet)"
-                        )
-                    out_of_time = (
-                        loop.time_limit_minutes is not None
-                        and time.monotonic() - started > 60.0 * loop.time_limit_minutes
-                    )
-                    if loop.time_limit_minutes is not None:
-                        out_of_time = self.dist.any(out_of_time)[0]
-                    last = self.step >= loop.steps or out_of_time
-                    if stopping or last or self.step % loop.checkpoint_interval == 0:
-                        checkpoint = self.save(sampler)
-                        if kill_after and self.step == kill_after:
-                            os.kill(os.getpid(), signal.SIGKILL)
-                    if stopping:
-                        stopped_by = stop.name or "a signal on another rank"
-                        self._say(
-                            f"stopped by {stopped_by} after step {self.step}; checkpoint "
-                            f"{self.checkpoint_path} (continue with --resume)"
-                        )
-                        break
-                    if out_of_time and self.step < loop.steps:
-                        self._say(
-                            f"time limit of {loop.time_limit_minutes} min reached after step "
-                            f"{self.step} of {loop.steps}"
-                        )
-                        break
-                    interval = loop.eval_interval
-                    if interval and self.step % interval == 0 and not last:
-                        self._evaluate(logger, final=False)
-                        tick = time.perf_counter()
-                batches = iter(())  # drops the DataLoader iterator: its workers stop now
-            bar.close()
-            if stopped_by is None:
-                if self.config.eval.at_end:
-                    self._evaluate(logger, final=True)
-                if self.dist.is_main:
-                    logger.export_csv()
-                    logger.plot()
-            self._dump_parameters()
-        finally:
-            bar.close()
-            logger.close()
-        return TrainOutcome(
-            step=self.step,
-            run_dir=self.run_dir,
-            checkpoint=checkpoint,
-            stopped_by=stopped_by,
-            skipped_steps=self.skipped_steps,
-            metrics=self.metrics,
-        )
 
-    def _dump_parameters(self) -> None:
-        """Test hook: write this rank's parameter checksum to ``$MONO3D_TRAIN_TEST_PARAM_DUMP``
-        (parameters only: BatchNorm running statistics follow each rank's own last batch, and
-        DDP broadcasts rank 0's at the start of every forward)."""
-        folder = os.environ.get(PARAM_DUMP_ENV)
-        if not folder:
-            return
-        digest = hashlib.sha256()
-        total = 0.0
-        for name, tensor in sorted(self.detector.named_parameters()):
-            data = tensor.detach().cpu().contiguous()
-            digest.update(name.encode())
-            digest.update(data.numpy().tobytes() if data.dtype != torch.bfloat16
-                          else data.float().numpy().tobytes())
-            if data.is_floating_point():
-                total += float(data.double().sum())
-        path = pathlib.Path(folder) / f"rank{self.dist.rank}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"{digest.hexdigest()} {total!r} step={self.step}\n")
-
-
-def train(config: TrainConfig, *, resume: bool = False, source: str = "config") -> TrainOutcome:
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    source: str = "config",
+    callbacks: TrainCallbacks | None = None,
+) -> TrainOutcome:
     """Build a :class:`Trainer` for ``config`` and run it (see :meth:`Trainer.run`)."""
-    return Trainer(config, source=source).run(resume=resume)
+    return Trainer(config, source=source, callbacks=callbacks).run(resume=resume)

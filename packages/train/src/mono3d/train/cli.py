@@ -442,8 +442,16 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from mono3d.logger import HistoryError
 
     from ._checkpoint import CheckpointError
+    from ._run_files import RunFileError
 
-    return (ConfigError, CheckpointError, KittiFormatError, EvalInputError, HistoryError)
+    return (
+        ConfigError,
+        CheckpointError,
+        KittiFormatError,
+        EvalInputError,
+        HistoryError,
+        RunFileError,
+    )
 
 
 #: user errors that need no import to recognise
