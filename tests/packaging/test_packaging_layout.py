@@ -1,5 +1,5 @@
 """Packaging is tested too: one distribution per block under one PEP 420 namespace, and the
-dependency arrows of DESIGN.md section 1 hold in the source."""
+dependency arrows of docs/DESIGN.md section 1 hold in the source."""
 
 import importlib
 import importlib.metadata
@@ -14,7 +14,7 @@ PYPROJECTS = sorted(
     [ROOT / "contracts" / "pyproject.toml", *ROOT.glob("packages/*/pyproject.toml")]
 )
 
-#: DESIGN.md section 1: which mono3d blocks each block may import
+#: docs/DESIGN.md section 1: which mono3d blocks each block may import
 ALLOWED = {
     "contracts": set(),
     "geometry": {"contracts"},
@@ -59,7 +59,7 @@ ROOT_LICENSE = pathlib.Path(__file__).resolve().parents[2] / "LICENSE"
 def test_distribution_layout(pyproject):
     block, project = block_of(pyproject)
     folder = pyproject.parent
-    assert block in ALLOWED, f"{block} is not a block of DESIGN.md section 1"
+    assert block in ALLOWED, f"{block} is not a block of docs/DESIGN.md section 1"
     assert not (folder / "src" / "mono3d" / "__init__.py").exists(), "breaks the PEP 420 namespace"
     package = folder / "src" / "mono3d" / block.replace("-", "_")
     assert (package / "__init__.py").is_file()

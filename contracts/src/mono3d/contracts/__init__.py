@@ -1,7 +1,7 @@
 """mono3d.contracts: the typed, run-time-checked boundaries between mono3d blocks.
 
 Public surface: the axis glossary (``AXES``), jaxtyping aliases for every tensor in
-DESIGN.md section 3, the checked bundles, the ``contract`` decorator and the checking switch.
+docs/DESIGN.md section 3, the checked bundles, the ``contract`` decorator and the checking switch.
 """
 
 from . import _aliases

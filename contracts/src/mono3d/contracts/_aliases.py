@@ -1,4 +1,4 @@
-"""A jaxtyping alias for every tensor that crosses a block boundary (DESIGN.md section 3).
+"""A jaxtyping alias for every tensor that crosses a block boundary (docs/DESIGN.md section 3).
 
 Axis names come from the glossary in ``_dims``. ``Float`` admits every floating dtype
 (float32, and bfloat16/float16 under autocast); ``Int`` every integer dtype.

@@ -1,4 +1,4 @@
-"""The checked bundles exchanged between blocks (DESIGN.md section 3)."""
+"""The checked bundles exchanged between blocks (docs/DESIGN.md section 3)."""
 
 from dataclasses import dataclass
 

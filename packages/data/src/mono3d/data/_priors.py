@@ -1,4 +1,4 @@
-"""Dataset statistics: per-class mean 3D size, the priors of the 3D logit (DESIGN.md §4)."""
+"""Dataset statistics: per-class mean 3D size, the priors of the 3D logit (docs/DESIGN.md §4)."""
 
 import os
 from collections.abc import Mapping, Sequence

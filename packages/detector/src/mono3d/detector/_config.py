@@ -19,7 +19,7 @@ from mono3d.rpn import RPNConfig
 
 from ._config_io import load_config
 
-#: KITTI mean (h, w, l) in metres of the usual classes (DESIGN.md section 4)
+#: KITTI mean (h, w, l) in metres of the usual classes (docs/DESIGN.md section 4)
 DEFAULT_CLASS_PRIORS: dict[str, tuple[float, float, float]] = {
     "Car": (1.53, 1.63, 3.88),
     "Pedestrian": (1.76, 0.66, 0.84),

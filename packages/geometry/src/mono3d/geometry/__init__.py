@@ -2,7 +2,7 @@
 
 All functions are torch-only, batched over leading dims, vectorised (no Python loop over
 boxes) and differentiable where that makes sense. Shapes use the contract glossary
-(``mono3d.contracts``); conventions are those of DESIGN.md §2 and §4.
+(``mono3d.contracts``); conventions are those of docs/DESIGN.md §2 and §4.
 """
 
 from ._angles import alpha_from_rotation_y as alpha_from_rotation_y

@@ -1,4 +1,4 @@
-"""The 3D logit codec (DESIGN.md §4): a 3D box relative to a 2D proposal and a class prior.
+"""The 3D logit codec (docs/DESIGN.md §4): a 3D box relative to a 2D proposal and a class prior.
 
 ``logit = (du, dv, dz, dh, dw, dl)`` with
 

@@ -1,4 +1,4 @@
-"""The 2D box delta codec (DESIGN.md §4), torchvision ``BoxCoder`` semantics.
+"""The 2D box delta codec (docs/DESIGN.md §4), torchvision ``BoxCoder`` semantics.
 
 ``deltas = (dx, dy, dw, dh)`` of a box relative to a reference box (anchor or proposal):
 ``dx = wx (gx - rx) / rw``, ``dy = wy (gy - ry) / rh``, ``dw = ww log(gw / rw)``,

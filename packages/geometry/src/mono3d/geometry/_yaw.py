@@ -1,4 +1,4 @@
-"""The MultiBin yaw codec over alpha (DESIGN.md §4).
+"""The MultiBin yaw codec over alpha (docs/DESIGN.md §4).
 
 B bins with centres ``k 2pi / B`` wrapped into [-pi, pi) (k = 0..B-1, so bin 0 is at 0 and,
 for even B, bin B/2 at -pi). ``bin`` is the nearest centre (on the circle), ``resi =

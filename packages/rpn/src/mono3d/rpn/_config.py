@@ -4,7 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class RPNConfig(BaseModel):
-    """Region proposal settings (defaults after torchvision's Faster R-CNN, DESIGN.md §5).
+    """Region proposal settings (defaults after torchvision's Faster R-CNN, docs/DESIGN.md §5).
 
     anchor_sizes: anchor sides in pixels for each level (s2, s3, s4); every level has the
         same number of sizes. aspect_ratios: height / width ratios, shared by every level.

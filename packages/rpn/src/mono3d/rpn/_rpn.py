@@ -19,7 +19,7 @@ from ._proposals import select_proposals
 class RPN(nn.Module):
     """Per-anchor objectness and deltas on s2/s3/s4, and the selected proposals.
 
-    Keyword-only arguments (defaults after torchvision's Faster R-CNN, DESIGN.md §5):
+    Keyword-only arguments (defaults after torchvision's Faster R-CNN, docs/DESIGN.md §5):
         in_channels: the neck's c (256).
         anchor_sizes: per level (s2, s3, s4), anchor sides in pixels.
         aspect_ratios: height / width ratios shared by the levels; A = sizes x ratios (6).
