@@ -5,7 +5,7 @@
     mono3d synth OUT --num N [--seed S] [--val-fraction F] [--image-size H W]
     mono3d train CONFIG [--resume] [--device D] [dotted.key=value ...]
     mono3d predict CHECKPOINT IMAGE... --out DIR [--calib FILE] [--device D]
-    mono3d evaluate GT_DIR PRED_DIR [--ids FILE] [--json OUT]
+    mono3d evaluate GT_DIR RESULT_DIR [--ids FILE] [--json OUT] [--classes ...]
     mono3d show FRAME [--root DIR] [--pred RESULTS] [--out PNG] [--score-thresh T]
     mono3d demo [--out DIR] [--minutes M] [--overwrite] [--device D]
     mono3d config list | mono3d config show NAME [--resolved]
@@ -129,14 +129,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from mono3d.eval import evaluate_folders
+    from mono3d.eval import main as evaluate_main  # the one evaluation command line
 
-    classes = tuple(c.strip() for c in args.classes.split(",") if c.strip())
-    result = evaluate_folders(args.gt_dir, args.pred_dir, ids=args.ids, classes=classes)
-    print(result.table())
-    if args.json:
-        pathlib.Path(args.json).write_text(result.to_json() + "\n")
-    return 0
+    return evaluate_main(args.arguments, prog="mono3d evaluate")
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -358,14 +353,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     predict.set_defaults(run=_cmd_predict)
 
-    evaluate = command("evaluate", help="KITTI AP of a result folder")
-    evaluate.add_argument(
-        "gt_dir", metavar="GT_DIR", help="label_2 folder, or a KITTI root holding training/label_2"
+    # the arguments are python -m mono3d.eval's, parsed by it (see _parse)
+    evaluate = command(
+        "evaluate",
+        help="KITTI AP of a result folder (mono3d evaluate --help: python -m mono3d.eval's)",
+        add_help=False,  # type: ignore[arg-type]
     )
-    evaluate.add_argument("pred_dir", metavar="PRED_DIR", help="folder of <id>.txt results")
-    evaluate.add_argument("--ids", metavar="FILE", help="frame ids to evaluate, one per line")
-    evaluate.add_argument("--json", metavar="OUT", help="also write the APs as JSON")
-    evaluate.add_argument("--classes", default="Car,Pedestrian,Cyclist")
     evaluate.set_defaults(run=_cmd_evaluate)
 
     show = command("show", help="draw a KITTI frame's 3D boxes and a bird's-eye view")
@@ -472,6 +465,13 @@ def _training_diverged() -> type[BaseException]:
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "evaluate" in argv and all(a.startswith("-") for a in argv[: argv.index("evaluate")]):
+        # everything after ``evaluate`` goes to mono3d.eval's own parser, unchanged
+        cut = argv.index("evaluate") + 1
+        args = parser.parse_args(argv[:cut])
+        args.arguments = argv[cut:]
+        return args
     args, extra = parser.parse_known_args(argv)
     if extra:
         # argparse leaves KEY=VALUE overrides given after an option (e.g. after --resume)
