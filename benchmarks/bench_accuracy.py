@@ -397,6 +397,8 @@ _OFF = {
     "proposal_targets.min_height_3d": "0",
     "proposal_targets.max_depth_3d": "null",
     "loss.depth": "huber",
+    "head.geometry_source": "proposal",
+    "head.pool_3d": "proposal",
 }
 _STEPS: tuple[tuple[str, dict[str, str]], ...] = (
     ("abl0_today", {}),
@@ -413,36 +415,32 @@ _STEPS: tuple[tuple[str, dict[str, str]], ...] = (
         },
     ),
     ("abl8_laplacian_depth", {"loss.depth": "laplacian"}),
+    ("abl9_pool_refined", {"head.geometry_source": "refined", "head.pool_3d": "refined"}),
 )
 
 
-#: variants beside the chain, each the last of it with one change: the 3D logit against the
-#: proposal again, the 3D branch reading its refined box's geometry, and its crop too
-_EXTRA: tuple[tuple[str, dict[str, str]], ...] = (
-    ("abl6_proposal_ref", {"coder.depth_reference": "proposal"}),
-    ("abl7_refined_geometry", {"head.geometry_source": "refined"}),
-    ("abl9_pool_refined", {"head.geometry_source": "refined", "head.pool_3d": "refined"}),
-    (
-        "abl10_pool_refined_proposal_ref",
-        {
-            "head.geometry_source": "refined",
-            "head.pool_3d": "refined",
-            "coder.depth_reference": "proposal",
-        },
-    ),
+#: variants beside the chain: (name, the chain variant it starts from, its one change): the
+#: 3D logit against the proposal again (abl6 from abl5; abl10 from the shipped abl9, whose
+#: crop and geometry are the refined box's), the refined box's geometry without its crop
+#: (abl7, from abl5)
+_EXTRA: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("abl6_proposal_ref", "abl5_norm_masks", {"coder.depth_reference": "proposal"}),
+    ("abl7_refined_geometry", "abl5_norm_masks", {"head.geometry_source": "refined"}),
+    ("abl10_pool_refined_proposal_ref", "abl9_pool_refined", {"coder.depth_reference": "proposal"}),
 )
 
 
 def ablation_variants() -> dict[str, list[str]]:
     """Variant name -> its ``model.*`` overrides, cumulative in the order of ``_STEPS`` (the
-    last of them is configs/synthetic.yaml as shipped), then the ``_EXTRA`` variants, each
-    the last of the chain with one more change."""
-    variants, current = {}, dict(_OFF)
+    last of them is configs/synthetic.yaml as shipped), then the ``_EXTRA`` variants, each a
+    chain variant with one more change."""
+    variants, chain, current = {}, {}, dict(_OFF)
     for name, change in _STEPS:
         current = current | change
+        chain[name] = current
         variants[name] = [f"model.{key}={value}" for key, value in current.items()]
-    for name, change in _EXTRA:
-        variants[name] = [f"model.{key}={value}" for key, value in (current | change).items()]
+    for name, base, change in _EXTRA:
+        variants[name] = [f"model.{key}={value}" for key, value in (chain[base] | change).items()]
     return variants
 
 

@@ -142,7 +142,9 @@ def test_ablation_variants_add_one_change_at_a_time_and_end_at_the_config(bench)
     assert not today.head.geometry and not today.coder.refine_box2d
     assert today.postprocess.score == "2d" and today.loss.normalizer == "sampled"
     extra = load_train_config(bench.CONFIG, named["abl7_refined_geometry"]).model
-    assert extra.head.geometry_source == "refined"
-    pooled = load_train_config(bench.CONFIG, named["abl9_pool_refined"]).model
-    assert pooled.head.pool_3d == "refined" and pooled.head.geometry_source == "refined"
+    assert extra.head.geometry_source == "refined" and extra.head.pool_3d == "proposal"
+    assert extra.loss.depth == "huber"  # abl5 + the refined geometry, as first measured
+    assert today.head.pool_3d == "proposal" and today.head.geometry_source == "proposal"
+    other = load_train_config(bench.CONFIG, named["abl10_pool_refined_proposal_ref"]).model
+    assert other.coder.depth_reference == "proposal" and other.head.pool_3d == "refined"
     assert today.loss.depth == "huber"

@@ -34,5 +34,5 @@ class HeadConfig(BaseModel):
     canonical_level: int = Field(default=4, ge=0)
     geometry: bool = True
     geometry_dim: int = Field(default=64, ge=1)
-    geometry_source: Literal["proposal", "refined"] = "proposal"
-    pool_3d: Literal["proposal", "refined"] = "proposal"
+    geometry_source: Literal["proposal", "refined"] = "refined"
+    pool_3d: Literal["proposal", "refined"] = "refined"

@@ -73,8 +73,8 @@ class RoIHead(nn.Module):
         canonical_level: int = 4,
         geometry: bool = True,
         geometry_dim: int = 64,
-        geometry_source: str = "proposal",
-        pool_3d: str = "proposal",
+        geometry_source: str = "refined",
+        pool_3d: str = "refined",
         refine_weights: tuple[float, float, float, float] = DEFAULT_REFINE_WEIGHTS,
     ) -> None:
         super().__init__()
