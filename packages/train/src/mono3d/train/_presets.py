@@ -76,14 +76,14 @@ def preset_path(name: str) -> Iterator[pathlib.Path]:
 
 @contextlib.contextmanager
 def config_source(spec: str | pathlib.Path) -> Iterator[pathlib.Path]:
-    """The file a ``CONFIG`` argument names: ``spec`` itself when it is a file, else the
-    packaged preset of that name (a real path for as long as the context is open, even
-    from a zipped install). Raises :class:`PresetError` when it is neither."""
+    """The file a ``CONFIG`` argument names: ``spec`` itself when it is a file or cannot be
+    a preset name (it has a folder or another suffix: the config reader then reports the
+    missing file), else the packaged preset of that name (a real path for as long as the
+    context is open, even from a zipped install). Raises :class:`PresetError` for a bare
+    name that is neither a file nor a preset."""
     path = pathlib.Path(spec)
-    if path.is_file():
+    if path.is_file() or path.parent != pathlib.Path(".") or path.suffix not in ("", _SUFFIX):
         yield path
         return
-    if path.parent != pathlib.Path(".") or path.suffix not in ("", _SUFFIX):
-        raise PresetError(f"{spec}: no such config file")
     with preset_path(str(spec)) as packaged:
         yield packaged
