@@ -9,14 +9,15 @@ types onto them.
 """
 
 import pathlib
-from typing import Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from mono3d.data import AugmentConfig, DataConfig
 from mono3d.detector import ConfigError, DetectorConfig, load_config
 from mono3d.logger import LoggerConfig
 
+from ._device import parse_device
 from ._precision import DEFAULT_AMP, AmpSetting
 from ._schedule import OptimConfig, ScheduleConfig
 
@@ -70,7 +71,9 @@ class LoopSection(BaseModel):
     bf16 convolutions faster; float32 elsewhere; see ``mono3d.train._precision``), ``off``
     (float32), ``bf16`` (CPU or GPU, torch.autocast + channels_last) or ``fp16`` (GPU only,
     GradScaler). YAML reads a bare ``off`` as false, which is accepted as "off"."""
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Annotated[str, AfterValidator(parse_device)] = "auto"
+    """``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N`` (``mono3d.train._device``);
+    ``--device`` of ``mono3d train``/``demo`` overrides it."""
     clip_grad_norm: float | None = Field(default=10.0, gt=0)
     """Clip the global gradient norm to this value; None: no clipping."""
     checkpoint_interval: int = Field(default=1000, ge=1)
