@@ -144,7 +144,10 @@ def test_the_metric_panel_shows_headlines_in_distinct_styles():
     figure = figure_of(records())
     metrics = figure.axes[1]
     lines = metrics.get_lines()
-    assert [line.get_label() for line in lines] == headline_metrics(METRICS)
+    # each labelled with its last value
+    assert [line.get_label() for line in lines] == [
+        f"{name} (60 at 120)" for name in headline_metrics(METRICS)
+    ]
     styles = {(line.get_color(), line.get_linestyle(), line.get_marker()) for line in lines}
     assert len(styles) == len(lines)
     assert len({line.get_color() for line in lines}) == len(lines)
@@ -163,3 +166,5 @@ def test_legends_sit_outside_the_data():
         box = legend.get_window_extent(renderer)
         assert box.x0 >= ax.get_window_extent(renderer).x1  # right of the axes
     assert figure.axes[2].get_legend() is None  # one curve: the learning rate
+    # one step axis: the evaluations line up with the losses
+    assert figure.axes[1].get_xlim() == figure.axes[0].get_xlim()

@@ -9,11 +9,11 @@ Panels, left to right:
   Laplacian NLL is), so negative terms stay visible, and linear when nothing is non-zero.
   Steps with a non-finite loss are marked by red dotted lines.
 - **metrics** (when there are eval records): a few headline metrics (:func:`headline_metrics`,
-  e.g. Car moderate R40 AP2D / BEV / 3D), each in its own colour, line style and marker;
-  every metric is in the CSV.
+  e.g. Car moderate R40 AP2D / BEV / 3D), each in its own colour, line style and marker,
+  its last value in the legend; every metric is in the CSV.
 - **learning rate** (when logged).
 
-Legends sit right of their axes, outside the data.
+The panels share the step axis. Legends sit right of their axes, outside the data.
 """
 
 import math
@@ -169,6 +169,7 @@ def _plot_metrics(ax: "Axes", evals: Sequence[EvalRecord], names: Sequence[str])
     shown = headline_metrics(names)
     for name, (colour, style, marker) in zip(shown, LINE_STYLES):
         points = [(r.step, r.metrics[name]) for r in evals if name in r.metrics]
+        last = f" ({points[-1][1]:.4g} at {points[-1][0]})" if points else ""
         ax.plot(
             [s for s, _ in points],
             _finite_or_nan([v for _, v in points]),
@@ -176,7 +177,7 @@ def _plot_metrics(ax: "Axes", evals: Sequence[EvalRecord], names: Sequence[str])
             linestyle=style,
             marker=marker,
             markersize=4,
-            label=name,
+            label=name + last,
         )
     rest = len(names) - len(shown)
     ax.set_title("metrics" + (f" ({rest} more in history.csv)" if rest else ""), fontsize="medium")
@@ -208,7 +209,8 @@ def history_figure(
     legends = (2.5 if train else 0.0) + (2.5 if evals else 0.0)
     figure = Figure(figsize=(5.0 * len(panels) + legends, 3.8), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
-    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    # one step axis for every panel, so a few evaluations line up with the losses
+    axes = figure.subplots(1, len(panels), squeeze=False, sharex=True)[0]
     if title:
         figure.suptitle(title)
     for ax, panel in zip(axes, panels):
