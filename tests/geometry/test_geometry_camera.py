@@ -72,3 +72,44 @@ def test_non_finite_calib_is_not_hidden() -> None:
     calib[0, 0, 0] = math.nan
     uv, _ = project_points(torch.ones(1, 1, 3), calib)
     assert torch.isnan(uv).any()
+
+
+@given(st.integers(1, 3), st.integers(0, 8), padded_hw(), st.booleans(), st.data())
+def test_closed_form_unprojection_equals_an_lu_solve(
+    b: int, n: int, hw: tuple[int, int], general: bool, data: st.DataObject
+) -> None:
+    """The adjugate inverse gives what ``torch.linalg.solve`` gave, in float64 and float32."""
+    calib = (
+        _general_calib(data.draw(generators()), b)
+        if general
+        else data.draw(calibs(b, *hw)).double()
+    )
+    points = data.draw(boxes3d(b, n))[..., :3].double()
+    uv, depth = project_points(points, calib)
+    rhs = torch.cat([uv * depth[..., None], depth[..., None]], dim=-1) - calib[:, None, :, 3]
+    solved = torch.linalg.solve(calib[:, :, :3], rhs.transpose(1, 2)).transpose(1, 2)
+    torch.testing.assert_close(unproject_points(uv, depth, calib), solved, rtol=0, atol=1e-9)
+    calib32, uv32, depth32 = calib.float(), uv.float(), depth.float()
+    rhs32 = torch.cat([uv32 * depth32[..., None], depth32[..., None]], -1) - calib32[:, None, :, 3]
+    solved32 = torch.linalg.solve(calib32[:, :, :3], rhs32.transpose(1, 2)).transpose(1, 2)
+    # metres, points up to ~80 m: float32 rounding of either method
+    torch.testing.assert_close(
+        unproject_points(uv32, depth32, calib32), solved32, rtol=1e-5, atol=1e-4
+    )
+
+
+def test_unprojection_traces_without_linalg() -> None:
+    """The exported graph of the unprojection holds elementwise ops only (ONNX-exportable)."""
+
+    class Unproject(torch.nn.Module):
+        def forward(self, uv: torch.Tensor, depth: torch.Tensor, calib: torch.Tensor):
+            return unproject_points(uv, depth, calib)
+
+    calib = torch.tensor(
+        [[[700.0, 0.0, 600.0, 45.0], [0.0, 700.0, 170.0, 0.2], [0.0, 0.0, 1.0, 0.005]]]
+    )
+    args = (torch.tensor([[[650.0, 190.0]]]), torch.tensor([[20.0]]), calib)
+    program = torch.export.export(Unproject(), args)
+    targets = [str(node.target) for node in program.graph.nodes if node.op == "call_function"]
+    assert targets and not any("linalg" in t or "solve" in t or "inverse" in t for t in targets)
+    torch.testing.assert_close(program.module()(*args), Unproject()(*args))
