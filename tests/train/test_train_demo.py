@@ -1,11 +1,13 @@
 """The demo command end to end (tiny), and its loss-went-down check."""
 
+import json
 import math
 
 import pytest
 
 from mono3d.logger import HistoryLogger
 from mono3d.train import loss_decrease
+from mono3d.train._demo import DEMO_AIMS, demo_verdict
 from mono3d.train.cli import main
 
 
@@ -49,3 +51,26 @@ def test_demo_synthesises_trains_evaluates_and_reports(tmp_path, capsys, tiny_ov
     assert (out / "data" / "ImageSets" / "val.txt").read_text().count("\n") == 2
     assert main(args) == 2  # the run folder exists: refused without --overwrite
     assert "--overwrite" in capsys.readouterr().err
+
+
+def _eval(run, step, ap2d, ap3d_loose):
+    folder = run / "eval" / f"step_{step:07d}"
+    folder.mkdir(parents=True)
+    table = {"R40": {"Car": {"bbox": {"moderate": ap2d}}},
+             "loose": {"R40": {"Car": {"3d": {"moderate": ap3d_loose}}}}}  # fmt: skip
+    (folder / "metrics.json").write_text(json.dumps(table))
+
+
+def test_demo_verdict_reads_the_last_evaluation_against_the_aims(tmp_path):
+    with pytest.raises(ValueError, match="no evaluation"):
+        demo_verdict(tmp_path)
+    _eval(tmp_path, 600, 90.0, 5.0)  # an earlier evaluation below the 3D aim
+    _eval(tmp_path, 1200, 80.0, 30.0)
+    verdict = demo_verdict(tmp_path)
+    assert verdict.ok and verdict.step == 1200
+    assert "OK" in verdict.line and "AP2D@0.7 80.0 (>= 50)" in verdict.line
+    assert "AP3D@0.5 30.0 (>= 10)" in verdict.line
+    _eval(tmp_path, 1300, 80.0, 9.9)
+    verdict = demo_verdict(tmp_path)
+    assert not verdict.ok and "FAILED" in verdict.line and "AP3D@0.5 9.9 (below 10)" in verdict.line
+    assert [aim for *_, aim in DEMO_AIMS] == [50.0, 10.0]  # the issue's aims
