@@ -57,6 +57,14 @@ def _device_overrides(args: argparse.Namespace) -> list[str]:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from ._demo import synthesise
 
+    if args.num < 1:
+        return _fail(f"--num: need at least 1 frame, got {args.num}")
+    if not 0.0 <= args.val_fraction <= 1.0:
+        return _fail(f"--val-fraction: need a fraction in [0, 1], got {args.val_fraction}")
+    if args.image_size is not None and min(args.image_size) < 1:
+        return _fail(f"--image-size: need H and W of at least 1 pixel, got {args.image_size}")
+    if args.max_objects is not None and args.max_objects < 0:
+        return _fail(f"--max-objects: need 0 or more, got {args.max_objects}")
     ids = synthesise(
         args.out,
         args.num,

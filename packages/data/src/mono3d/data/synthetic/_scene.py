@@ -129,6 +129,8 @@ class SceneGenerator:
         unknown = [name for name in weights if name not in sizes]
         if unknown:
             raise ValueError(f"class_weights: no size statistics for {unknown}; pass class_sizes")
+        if len(image_size) != 2 or min(image_size) < 1:
+            raise ValueError(f"image_size: need (height, width) >= 1 pixel, got {image_size}")
         if not 0 <= min_objects <= max_objects:
             raise ValueError(
                 f"need 0 <= min_objects <= max_objects, got {min_objects}, {max_objects}"
@@ -319,12 +321,28 @@ class SceneGenerator:
         seed: int = 0,
         val_fraction: float | None = None,
         compress_level: int = 1,
+        overwrite: bool = False,
     ) -> tuple[str, ...]:
         """Write frames ``000000``.. as ``root/training/{image_2,label_2,calib}``; with
         ``val_fraction`` also ``root/ImageSets/{train,val,trainval}.txt`` (a seeded random
-        ``val_fraction`` of the frames is val). Returns the frame ids."""
+        ``val_fraction`` of the frames is val). Returns the frame ids.
+
+        A ``root`` that already holds frames is refused (FileExistsError), so no stale frame
+        of an earlier, larger dataset survives next to the new ones; ``overwrite=True``
+        deletes those frame files first (only ``image_2/*.png``, ``label_2/*.txt``,
+        ``calib/*.txt``). Arguments are checked before anything is written."""
         if num_frames < 1:
             raise ValueError(f"num_frames: need at least 1, got {num_frames}")
+        if val_fraction is not None and not 0.0 <= val_fraction <= 1.0:
+            raise ValueError(f"val_fraction: expected a fraction in [0, 1], got {val_fraction}")
+        stale = existing_frame_files(root)
+        if stale and not overwrite:
+            raise FileExistsError(
+                f"{Path(root) / 'training'} already holds {len(stale)} frame files; remove "
+                "them or choose another folder (overwrite=True replaces them)"
+            )
+        for path in stale:
+            path.unlink()
         frame_ids = tuple(f"{index:06d}" for index in range(num_frames))
         for index, frame_id in enumerate(frame_ids):
             self.scene(seed, index).write(root, frame_id, compress_level=compress_level)
@@ -369,6 +387,14 @@ class SceneGenerator:
             for split in sets.glob("*.txt"):
                 (out / split.name).write_text(split.read_text(encoding="utf-8"), encoding="utf-8")
         return frame_ids
+
+
+def existing_frame_files(root: str | os.PathLike[str]) -> list[Path]:
+    """The frame files of ``root/training``: ``image_2/*.png``, ``label_2/*.txt``,
+    ``calib/*.txt``."""
+    data = Path(root) / "training"
+    patterns = (("image_2", "*.png"), ("label_2", "*.txt"), ("calib", "*.txt"))
+    return [path for folder, pattern in patterns for path in sorted((data / folder).glob(pattern))]
 
 
 def write_splits(
