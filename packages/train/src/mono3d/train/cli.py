@@ -9,6 +9,7 @@
     mono3d show FRAME [--root DIR] [--pred RESULTS] [--out PNG] [--score-thresh T]
     mono3d demo [--out DIR] [--minutes M] [--overwrite] [--device D]
     mono3d config list | mono3d config show NAME [--resolved]
+    mono3d export CHECKPOINT --format pt2|onnx --image-size H W [--out FILE]
     mono3d --version
 
 ``CONFIG`` is a YAML file or the name of a shipped preset (``synthetic``, ``kitti``: see
@@ -430,6 +431,10 @@ def _parser() -> argparse.ArgumentParser:
         "overrides", nargs="*", metavar="KEY=VALUE", help="with --resolved: overrides applied first"
     )
     shown.set_defaults(run=_cmd_config_show)
+
+    from ._export_cli import add_export_command  # mono3d export (standard library only)
+
+    add_export_command(command)
     return parser
 
 
