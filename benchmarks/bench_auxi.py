@@ -1,6 +1,7 @@
 """make_auxi at KITTI training size: absolute time, its scaling in N·n, and peak memory.
 
-    python benchmarks/bench_auxi.py [--repeats 5] [--objects 0 10 30 50 200]
+    python benchmarks/bench_auxi.py [--repeats 5] [--objects 0 10 30 50 200] [--threads 1]
+        [--clock wall|cpu] [--no-memory]
 
 Setting: b=2 images of 384×1280 (padded KITTI), the DESIGN §5 anchors (sizes (16, 32) /
 (48, 96) / (160, 320) at strides 4 / 8 / 16, ratios (0.5, 1, 2): 6 per location,
@@ -11,6 +12,10 @@ this process (checks on, then ``checks(False)``); "/ n=30" divides by the n=30 r
 make_feature that geometry.box_iou takes, "/ 1 pass" make_auxi in units of one fresh
 elementwise op over a (b, n, N) float32 matrix (robust to a loaded machine). Peak memory
 (VmHWM) is measured in a fresh child process per n, as the increase over its set-up.
+"raw ms" is make_auxi with ``raw_fields=True`` (the per-anchor bbox3d / yaw / category no loss
+reads gathered too, as every call did before they became optional), "lean/raw" the default's
+time over it, timed alternately in this process. ``--clock cpu`` times process CPU time
+instead of wall time (robust on a machine shared with other jobs, with ``--threads 1``).
 """
 
 import argparse
@@ -102,14 +107,31 @@ def seeded() -> torch.Generator:
     return torch.Generator().manual_seed(0)
 
 
+#: the clock of every timing (``--clock``): wall or process CPU time
+CLOCK = [time.perf_counter]
+
+
 def median_seconds(fn, repeats: int) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = CLOCK[0]()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(CLOCK[0]() - start)
     return statistics.median(times)
+
+
+def alternating_medians(fns, repeats: int) -> list[float]:
+    """Median seconds of each callable, timed in alternating rounds after one warm-up each."""
+    for fn in fns:
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, out in zip(fns, times, strict=True):
+            start = CLOCK[0]()
+            fn()
+            out.append(CLOCK[0]() - start)
+    return [statistics.median(t) for t in times]
 
 
 def peak_rss_mb() -> float:
@@ -152,8 +174,10 @@ def main() -> None:
     parser.add_argument("--objects", type=int, nargs="+", default=[0, 10, 30, 50, 200])
     parser.add_argument("--no-memory", action="store_true", help="skip the child processes")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: unchanged)")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--child-memory", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
     if args.child_memory is not None:
         child_memory(args.child_memory)
         return
@@ -165,7 +189,7 @@ def main() -> None:
     priors = priors_tensor(DEFAULT_PRIORS)
     print(
         f"make_auxi, b={B}, {H}x{W}, N={total:,} anchors/image, Nhd={NHD}, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.clock} clock, "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     rows = {}
@@ -174,6 +198,9 @@ def main() -> None:
 
         def call(gt=gt, pred=pred, calib=calib):
             return make_auxi(gt, pred, calib, priors, 12, generator=seeded())
+
+        def call_raw(gt=gt, pred=pred, calib=calib):
+            return make_auxi(gt, pred, calib, priors, 12, generator=seeded(), raw_fields=True)
 
         def feature(gt=gt, pred=pred):
             return make_feature(gt, pred.anchors, generator=seeded())
@@ -184,26 +211,29 @@ def main() -> None:
         matrix = torch.rand(B, n, total)
         on = median_seconds(call, args.repeats)
         with checks(False):
-            off = median_seconds(call, args.repeats)
+            off, raw = alternating_medians([call, call_raw], args.repeats)
             t_feature = median_seconds(feature, args.repeats)
             t_align = median_seconds(align, args.repeats)
             t_iou = median_seconds(lambda gt=gt: box_iou(gt.bbox2d, anchor), args.repeats)
             t_pass = median_seconds(lambda m=matrix: torch.add(m, 1.0), args.repeats)
         positives = int((call().gt_feature.object == 1).sum())
         memory = math.nan if args.no_memory else memory_in_child(n)
-        rows[n] = (on, off, t_feature, t_align, t_iou, t_pass, positives, memory)
+        rows[n] = (on, off, raw, t_feature, t_align, t_iou, t_pass, positives, memory)
 
     reference = rows.get(30, next(iter(rows.values())))[1]
     print(
-        f"{'n':>4s} {'ms checks on':>13s} {'ms off':>8s} {'/ n=30':>7s} {'ns/(N·n)':>9s} "
+        f"{'n':>4s} {'ms checks on':>13s} {'ms off':>8s} {'raw ms':>8s} {'lean/raw':>8s} "
+        f"{'/ n=30':>7s} {'ns/(N·n)':>9s} "
         f"{'feature ms':>11s} {'align ms':>9s} {'box_iou ms':>11s} {'iou share':>10s} "
         f"{'/ 1 pass':>9s} {'anchor pos':>11s} {'peak +MB':>9s}"
     )
-    for n, (on, off, t_feature, t_align, t_iou, t_pass, positives, memory) in rows.items():
+    for n, row in rows.items():
+        on, off, raw, t_feature, t_align, t_iou, t_pass, positives, memory = row
         per_pair = off / (B * total * max(n, 1)) * 1e9
         passes = f"{off / t_pass:9.1f}" if n else f"{'-':>9s}"
         print(
-            f"{n:4d} {on * 1e3:13.1f} {off * 1e3:8.1f} {off / reference:7.2f} {per_pair:9.2f} "
+            f"{n:4d} {on * 1e3:13.1f} {off * 1e3:8.1f} {raw * 1e3:8.1f} {off / raw:8.2f} "
+            f"{off / reference:7.2f} {per_pair:9.2f} "
             f"{t_feature * 1e3:11.1f} {t_align * 1e3:9.1f} {t_iou * 1e3:11.1f} "
             f"{t_iou / t_feature:10.2f} {passes} {positives:11d} {memory:9.0f}"
         )

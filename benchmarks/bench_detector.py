@@ -10,9 +10,13 @@ size (min_size = h, max_size = w) and its normalisation is the same ImageNet one
 
 Prints the median train step (forward + losses + backward) and inference (predict) time of
 each, and the ratios mono3d / torchvision; also mono3d with channels_last + bfloat16 autocast
-against torchvision in float32. Several repetitions, median, after one warm-up; the variants
-are interleaved (repetition r of every variant runs before repetition r + 1 of any), so a
-change in the machine's load touches them all alike. Each row gives the median wall time,
+against torchvision in float32, and "mono3d auto": what ``train.amp: auto`` resolves to on this
+machine (printed; bf16 autocast + channels_last where the CPU runs bf16 natively) with the
+trainer's split: forward under autocast, the criterion on float32 outputs outside it; its
+inference is ``predict`` under autocast (the decoding inside stays float32). Several
+repetitions, median, after one warm-up; the variants are interleaved (repetition r of every
+variant runs before repetition r + 1 of any), so a change in the machine's load touches them
+all alike. Each row gives the median wall time,
 the fastest wall time and the median process CPU time; on a machine shared with other jobs,
 ``--threads 1`` and the CPU-time ratios are the robust comparison (a single thread is not
 slowed by waiting for a descheduled sibling thread).
@@ -49,6 +53,7 @@ from torchvision.ops.feature_pyramid_network import ExtraFPNBlock
 from mono3d.backbone import BackboneConfig
 from mono3d.contracts import GroundTruth, Images
 from mono3d.detector import Detector, DetectorConfig, build_criterion, build_detector
+from mono3d.train._precision import resolve_precision
 
 
 class NoExtraLevel(ExtraFPNBlock):
@@ -150,11 +155,13 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "train-ours-fast": ("train step", "mono3d cl+bf16"),
     "train-floor": ("train step", "dense floor fp32"),
     "train-floor-fast": ("train step", "dense floor cl+bf16"),
+    "train-ours-auto": ("train step", "mono3d auto"),
     "infer-tv": ("inference", "torchvision fp32"),
     "infer-ours": ("inference", "mono3d fp32"),
     "infer-ours-fast": ("inference", "mono3d cl+bf16"),
     "infer-floor": ("inference", "dense floor fp32"),
     "infer-floor-fast": ("inference", "dense floor cl+bf16"),
+    "infer-ours-auto": ("inference", "mono3d auto"),
 }
 
 
@@ -163,9 +170,9 @@ def make_variants(args: argparse.Namespace, keys: list[str]) -> dict[str, Callab
     torch.manual_seed(0)
     b, h, w = args.batch, args.height, args.width
     images, gt = scene(b, h, w, n=args.objects)
-    fast = [k.endswith("-fast") for k in keys if "-tv" not in k]
+    fast = [k.endswith("-fast") for k in keys if "-tv" not in k and "-auto" not in k]
     config = DetectorConfig(backbone=BackboneConfig(depth=50, norm="frozen", frozen_stages=0))
-    ours = build_detector(config) if not all(fast) else None
+    ours = build_detector(config) if fast and not all(fast) else None
     criterion = build_criterion(config, ours.coder if ours is not None else None)
     ours_fast = None
     if any(fast):
@@ -175,6 +182,13 @@ def make_variants(args: argparse.Namespace, keys: list[str]) -> dict[str, Callab
         ours_fast = build_detector(fast_config)
         if ours is not None:  # same weights as the float32 model
             ours_fast.load_state_dict(ours.state_dict())
+    ours_auto = None
+    if any(k.endswith("-auto") for k in keys):  # what the trainer and predict run by default
+        precision = resolve_precision("auto", "cpu")
+        print(f"mono3d auto: {precision.describe()}")
+        ours_auto = precision.prepare(build_detector(config))
+        if ours is not None:
+            ours_auto.load_state_dict(ours.state_dict())
     tv = any("-tv" in k for k in keys)
     reference = torchvision_reference(height=h, width=w) if tv else None
     tv_images = list(images.images)
@@ -188,6 +202,25 @@ def make_variants(args: argparse.Namespace, keys: list[str]) -> dict[str, Callab
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
             losses = criterion(model(images, gt), gt, images)
         losses.total.backward()
+
+    def step_auto() -> None:
+        """The trainer's step: forward under the precision's autocast, the criterion in
+        float32 on float32 outputs, backward."""
+        assert ours_auto is not None
+        ours_auto.train()
+        ours_auto.zero_grad(set_to_none=True)
+        with precision.autocast("cpu"):
+            output = ours_auto(images, gt)
+        output = output.apply(lambda t: t.float() if t.is_floating_point() else t)
+        criterion(output, gt, images).total.backward()
+
+    @torch.no_grad()
+    def infer_auto() -> None:
+        """predict as ``mono3d predict`` runs it (decoding in float32 inside)."""
+        assert ours_auto is not None
+        ours_auto.eval()
+        with precision.autocast("cpu"):
+            ours_auto.predict(images)
 
     def step_reference() -> None:
         assert reference is not None
@@ -232,6 +265,8 @@ def make_variants(args: argparse.Namespace, keys: list[str]) -> dict[str, Callab
         "infer-ours-fast": lambda: infer_ours(ours_fast, True),  # type: ignore[arg-type]
         "infer-floor": lambda: infer_floor(ours),  # type: ignore[arg-type]
         "infer-floor-fast": lambda: infer_floor(ours_fast, True),  # type: ignore[arg-type]
+        "train-ours-auto": step_auto,
+        "infer-ours-auto": infer_auto,
     }
     return {k: table[k] for k in keys}
 
@@ -368,7 +403,7 @@ def main() -> None:
                 f"{name:34s} {wall * 1000:9.1f} {wall * 1000 / args.batch:9.1f} "
                 f"{fastest * 1000:9.1f} {cpu * 1000:9.1f}"
             )
-        pairs = [(f"mono3d {p}", "torchvision fp32") for p in ("fp32", "cl+bf16")]
+        pairs = [(f"mono3d {p}", "torchvision fp32") for p in ("fp32", "cl+bf16", "auto")]
         pairs += [(f"mono3d {p}", f"dense floor {p}") for p in ("fp32", "cl+bf16")]
         for kind in ("train step", "inference"):
             for variant, base in pairs:

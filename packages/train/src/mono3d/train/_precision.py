@@ -163,8 +163,9 @@ def probe_bf16_convolutions(
 ) -> ProbeResult:
     """Time one 3x3 convolution (``channels`` in and out, a (1, channels, *size) map, no
     gradient) in float32 (NCHW) and under CPU bf16 autocast with channels_last, after one
-    warm-up of each, interleaved ``repeats`` times; the fastest of each. With the current
-    torch thread count; about 0.1 s where bf16 is native."""
+    warm-up of each, interleaved ``repeats`` times; the least process CPU time of each (CPU
+    time: a machine shared with other jobs deschedules the probe, which wall time would
+    count). With the current torch thread count; about 0.1 s where bf16 is native."""
     generator = torch.Generator().manual_seed(0)
     weight = torch.randn(channels, channels, 3, 3, generator=generator) * 0.05
     x = torch.randn(1, channels, *size, generator=generator)
@@ -184,9 +185,9 @@ def probe_bf16_convolutions(
             fn()
         for _ in range(repeats):
             for fn in best:
-                start = time.perf_counter()
+                start = time.process_time()
                 fn()
-                best[fn] = min(best[fn], time.perf_counter() - start)
+                best[fn] = min(best[fn], time.process_time() - start)
     return ProbeResult(fp32_seconds=best[fp32], bf16_seconds=best[bf16])
 
 
