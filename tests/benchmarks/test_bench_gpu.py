@@ -1,0 +1,77 @@
+"""The CPU-runnable parts of benchmarks/bench_gpu.py (the GPU figures of BENCHMARKS.md wait
+for a CUDA device): its argument defaults, timing helpers, dense-part module, table and the
+two-step one-process DDP smoke on gloo, at a tiny size."""
+
+import importlib.util
+import pathlib
+import sys
+
+import pytest
+import torch
+
+from mono3d.contracts import Images
+
+SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "bench_gpu.py"
+TINY = ["--device", "cpu", "--height", "64", "--width", "128", "--batch", "1", "--depth", "18"]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(SCRIPT.parent))  # bench_gpu imports bench_detector beside it
+    spec = importlib.util.spec_from_file_location("bench_gpu", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_gpu"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_defaults_are_the_kitti_size_gpu_run(bench):
+    args = bench.parse_args([])
+    assert (args.device, args.height, args.width, args.batch) == ("cuda", 384, 1280, 2)
+    assert args.infer_batches == [1, 8]
+    assert args.parts == ["train", "infer", "compile", "ddp"]
+
+
+def test_interleaved_medians_time_every_callable(bench):
+    calls = {"a": 0, "b": 0}
+
+    def count(key):
+        def fn():
+            calls[key] += 1
+
+        return fn
+
+    times = bench.interleaved_ms(
+        {k: count(k) for k in calls}, repeats=3, clock=bench.Clock(torch.device("cpu"))
+    )
+    assert calls == {"a": 5, "b": 5}  # two warm-ups + three timed rounds each
+    assert set(times) == {"a", "b"} and all(t >= 0 for t in times.values())
+
+
+def test_dense_parts_are_the_detectors_backbone_neck_and_rpn_head(bench):
+    detector = bench.build_detector(bench.mono3d_config(18)).eval()
+    images = torch.rand(1, 3, 64, 128)
+    bundle = Images(
+        images=images, calib=torch.eye(3, 4)[None], image_size=torch.tensor([[64, 128]])
+    )
+    with torch.no_grad():
+        object_logit, bbox2d_logit = bench.DenseParts(detector)(images)
+        output = detector(bundle)
+    assert torch.equal(object_logit, output.rpn.object_logit)
+    assert torch.equal(bbox2d_logit, output.rpn.bbox2d_logit)
+
+
+def test_ddp_smoke_takes_two_finite_steps_on_gloo(bench):
+    rows = bench.part_ddp(bench.parse_args([*TINY, "--objects", "2"]), torch.device("cpu"))
+    assert [r.variant for r in rows] == ["gloo step 1", "gloo step 2"]
+    assert rows[0].note.endswith("ok") and all(r.ms > 0 for r in rows)
+    assert not torch.distributed.is_initialized()  # the world is torn down again
+    text = bench.table(rows)
+    assert text.splitlines()[0].split()[:4] == ["part", "model", "variant", "ms"]
+    assert len(text.splitlines()) == 3
+
+
+def test_a_missing_gpu_is_one_line(bench, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit, match="no CUDA device is available"):
+        bench.main(["--device", "cuda"])
