@@ -142,15 +142,27 @@ class _Session:
     stopped_by: str | None = None
 
 
+def _running_statistics(module: nn.Module) -> list[torch.Tensor]:
+    """The buffers a train-mode forward updates: those of every submodule that tracks
+    running statistics (BatchNorm, SyncBatchNorm, tracking InstanceNorm) while training;
+    FrozenBatchNorm2d tracks none."""
+    return [
+        buffer
+        for child in module.modules()
+        if child.training and getattr(child, "track_running_stats", False)
+        for buffer in child.buffers(recurse=False)
+    ]
+
+
 def _buffer_snapshot(module: nn.Module) -> list[torch.Tensor]:
-    """Copies of every buffer of ``module`` (BatchNorm running statistics and counters)."""
-    return [buffer.detach().clone() for buffer in module.buffers()]
+    """Copies of :func:`_running_statistics` (means, variances, batch counters)."""
+    return [buffer.detach().clone() for buffer in _running_statistics(module)]
 
 
 def _restore_buffers(module: nn.Module, snapshot: list[torch.Tensor]) -> None:
     """Put back the buffers of :func:`_buffer_snapshot` (bitwise)."""
     with torch.no_grad():
-        for buffer, saved in zip(module.buffers(), snapshot, strict=True):
+        for buffer, saved in zip(_running_statistics(module), snapshot, strict=True):
             buffer.copy_(saved)
 
 
