@@ -1,7 +1,6 @@
 """The ``contract`` decorator: jaxtyping + beartype when checks are on, nothing when off."""
 
 import functools
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,7 +10,7 @@ from beartype.roar import BeartypeException
 from jaxtyping import TypeCheckError, jaxtyped
 
 from ._errors import ContractError
-from ._explain import NOT_RETURNED, explain_call
+from ._explain import explain_call, returned_value
 from ._switch import CHECKS_AT_IMPORT, _state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,30 +42,19 @@ def contract(fn: F) -> F:
     if not CHECKS_AT_IMPORT:
         return fn
     name = getattr(fn, "__qualname__", repr(fn))
-    last = threading.local()  # the value fn returned, kept only while its check runs
-
-    @functools.wraps(fn)
-    def returning(*args: Any, **kwargs: Any) -> Any:
-        last.value = out = fn(*args, **kwargs)
-        return out
-
-    checked = jaxtyped(typechecker=beartype)(returning)
+    checked = jaxtyped(typechecker=beartype)(fn)
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _state["enabled"] or is_tracing():
             return fn(*args, **kwargs)
         try:
-            out = checked(*args, **kwargs)
+            return checked(*args, **kwargs)
         except ContractError:
-            last.value = NOT_RETURNED
             raise
         except (TypeCheckError, BeartypeException) as error:
-            returned, last.value = getattr(last, "value", NOT_RETURNED), NOT_RETURNED
-            message = explain_call(fn, name, args, kwargs, returned, error)
+            message = explain_call(fn, name, args, kwargs, returned_value(error), error)
             raise ContractError(message) from None
-        last.value = NOT_RETURNED
-        return out
 
     wrapper.__wrapped_unchecked__ = fn  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

@@ -68,6 +68,28 @@ def check_value(prefix: str, label: str, hint: Any, value: Any, scope: Scope) ->
     return None if fits else f"{prefix}: expected {_article(hint)}, got {_described(value)}"
 
 
+def returned_value(error: BaseException) -> Any:
+    """What the rejected function returned, or :data:`NOT_RETURNED` if its arguments were
+    rejected (it never ran).
+
+    jaxtyping checks the return value in the frame that holds it (``out``), and the error
+    raised there keeps that frame; beartype's own violation (the error's cause) names it
+    too, as its first culprit.
+    """
+    tb = error.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if tb.tb_next is None and "out" in frame.f_locals:
+            return frame.f_locals["out"]
+        tb = tb.tb_next
+    cause = error.__cause__
+    if "return" in type(cause).__name__.lower():
+        culprits = getattr(cause, "culprits", ())
+        if culprits and not isinstance(culprits[0], str):
+            return culprits[0]
+    return NOT_RETURNED
+
+
 def _one_line(error: BaseException) -> str:
     """jaxtyping's report up to its argument dump, on one line."""
     head = str(error).split("----------------------", 1)[0]
