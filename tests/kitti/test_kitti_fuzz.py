@@ -172,3 +172,21 @@ def test_file_readers_raise_only_format_errors_on_any_bytes(data):
                 reader(path)
             except KittiFormatError as error:
                 assert error.path == str(path) and "\n" not in str(error)
+
+
+@FUZZ
+@given(text=texts())
+def test_the_fast_path_accepts_exactly_what_the_careful_path_accepts(text):
+    from mono3d.kitti._label import _careful_rows, _fast_rows
+
+    body = text.removeprefix("\ufeff")
+    if not body.isascii() or any(chr(c) in body for c in range(0x1C, 0x20)):
+        return  # the fast path only sees ASCII text without unit separators
+    for require_score in (False, True):
+        fast = _fast_rows(body, require_score)
+        try:
+            careful = _careful_rows(body, "fuzz.txt", require_score)
+        except KittiFormatError:
+            assert fast is None
+        else:
+            assert fast == careful

@@ -36,6 +36,11 @@ _TYPE = re.compile(_TYPE_PATTERN)
 # a whole well-formed line: the fast path; anything else is diagnosed field by field
 _LINE = re.compile(rf"({_TYPE_PATTERN})((?:[{SEPARATORS}]+{NUMBER_PATTERN}){{14,15}})")
 _OCCLUDED = LABEL_FIELDS.index("occluded") - 1  # column of the numeric table
+# the fast path validates a whole file's names and numbers with one regular expression each
+_NAMES = re.compile(rf"{_TYPE_PATTERN}(?: {_TYPE_PATTERN})*")
+_NUMBERS = re.compile(rf"{NUMBER_PATTERN}(?: {NUMBER_PATTERN})*")
+# in ASCII text, str.split() also splits at these (they are no separators of ours)
+_UNIT_SEPARATORS = re.compile("[\x1c-\x1f]")
 
 
 def _columns_message(count: int, require_score: bool) -> str:
@@ -119,20 +124,41 @@ def _check_table(
         )
 
 
-def parse_label_table(
-    text: str, source: str = "<label>", *, require_score: bool = False
-) -> KittiLabelTable:
-    """Parse the text of a label (15 or 16 columns per line) or, with ``require_score``, a
-    result file (16 columns); blank lines are skipped, an empty text has no objects.
-
-    Raises :class:`KittiFormatError` naming ``source``, the line and the field for a wrong
-    number of columns, a type that is not an ASCII name, a number that is not ASCII or not
-    finite in float32, an ``occluded`` that is not an integer in -1..3.
-    """
+def _fast_rows(
+    body: str, require_score: bool
+) -> tuple[list[str], list[list[str]], list[int]] | None:
+    """(types, numeric tokens per line, line numbers) of a well-formed file, or ``None`` when
+    any line needs the careful path (which then names the problem). Only for ASCII text
+    without U+001C..U+001F, where ``str.split()`` splits at exactly our separators."""
     types: list[str] = []
     rows: list[list[str]] = []
     lines: list[int] = []
-    for number, raw in enumerate(text.removeprefix(BOM).split("\n"), start=1):
+    counts = (16,) if require_score else (15, 16)
+    for number, raw in enumerate(body.split("\n"), start=1):
+        fields = raw.split()
+        if not fields:
+            continue
+        if len(fields) not in counts:
+            return None
+        types.append(fields[0])
+        rows.append(fields[1:])
+        lines.append(number)
+    if types and _NAMES.fullmatch(" ".join(types)) is None:
+        return None
+    if rows and _NUMBERS.fullmatch(" ".join(" ".join(row) for row in rows)) is None:
+        return None
+    return types, [row if len(row) == 15 else [*row, "nan"] for row in rows], lines
+
+
+def _careful_rows(
+    body: str, source: str, require_score: bool
+) -> tuple[list[str], list[list[str]], list[int]]:
+    """(types, numeric tokens per line, line numbers), line by line; raises the first
+    problem naming the line and the field."""
+    types: list[str] = []
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for number, raw in enumerate(body.split("\n"), start=1):
         line = raw.strip(SEPARATORS)
         if not line:
             continue
@@ -147,6 +173,26 @@ def parse_label_table(
         types.append(match.group(1))
         rows.append(numbers if len(numbers) == 15 else [*numbers, "nan"])
         lines.append(number)
+    return types, rows, lines
+
+
+def parse_label_table(
+    text: str, source: str = "<label>", *, require_score: bool = False
+) -> KittiLabelTable:
+    """Parse the text of a label (15 or 16 columns per line) or, with ``require_score``, a
+    result file (16 columns); blank lines are skipped, an empty text has no objects.
+
+    Raises :class:`KittiFormatError` naming ``source``, the line and the field for a wrong
+    number of columns, a type that is not an ASCII name, a number that is not ASCII or not
+    finite in float32, an ``occluded`` that is not an integer in -1..3.
+    """
+    body = text.removeprefix(BOM)
+    parsed = None
+    if body.isascii() and _UNIT_SEPARATORS.search(body) is None:
+        parsed = _fast_rows(body, require_score)
+    if parsed is None:
+        parsed = _careful_rows(body, source, require_score)
+    types, rows, lines = parsed
     table = np.array(rows, dtype=np.float64).reshape(len(rows), 15)
     _check_table(table, rows, lines, source)
     return KittiLabelTable(
