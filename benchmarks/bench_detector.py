@@ -53,6 +53,7 @@ from torchvision.ops.feature_pyramid_network import ExtraFPNBlock
 from mono3d.backbone import BackboneConfig
 from mono3d.contracts import GroundTruth, Images
 from mono3d.detector import Detector, DetectorConfig, build_criterion, build_detector
+from mono3d.head import HeadConfig
 from mono3d.train._precision import resolve_precision
 
 
@@ -171,13 +172,17 @@ def make_variants(args: argparse.Namespace, keys: list[str]) -> dict[str, Callab
     b, h, w = args.batch, args.height, args.width
     images, gt = scene(b, h, w, n=args.objects)
     fast = [k.endswith("-fast") for k in keys if "-tv" not in k and "-auto" not in k]
-    config = DetectorConfig(backbone=BackboneConfig(depth=50, norm="frozen", frozen_stages=0))
+    head = HeadConfig(**dict(item.split("=", 1) for item in args.head))
+    config = DetectorConfig(
+        backbone=BackboneConfig(depth=50, norm="frozen", frozen_stages=0), head=head
+    )
     ours = build_detector(config) if fast and not all(fast) else None
     criterion = build_criterion(config, ours.coder if ours is not None else None)
     ours_fast = None
     if any(fast):
         fast_config = DetectorConfig(
-            backbone=BackboneConfig(depth=50, norm="frozen", frozen_stages=0, channels_last=True)
+            backbone=BackboneConfig(depth=50, norm="frozen", frozen_stages=0, channels_last=True),
+            head=head,
         )
         ours_fast = build_detector(fast_config)
         if ours is not None:  # same weights as the float32 model
@@ -329,6 +334,7 @@ def memory_in_child(args: argparse.Namespace, key: str) -> float:
         "--objects", str(args.objects),
         "--threads", str(args.threads),
         "--child-memory", key,
+        "--head", *args.head,
     ]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -373,6 +379,13 @@ def main() -> None:
     parser.add_argument("--no-timing", action="store_true", help="skip the timed table")
     parser.add_argument("--profile", type=int, default=0, metavar="K", help="top-K op profile")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument(
+        "--head",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="HeadConfig fields of mono3d's model, e.g. pool_3d=proposal (default: its defaults)",
+    )
     parser.add_argument("--child-memory", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:

@@ -141,9 +141,7 @@ class TrainConfig(BaseModel):
         return tuple(self.model.classes)
 
 
-def load_train_config(
-    path: str | pathlib.Path, overrides: list[str] | None = None
-) -> TrainConfig:
+def load_train_config(path: str | pathlib.Path, overrides: list[str] | None = None) -> TrainConfig:
     """Read a YAML/JSON run config, apply ``dotted.key=value`` overrides, validate.
 
     Raises :class:`ConfigError` whose message names the file and every bad dotted field.
@@ -159,12 +157,16 @@ def check_data_paths(config: TrainConfig, source: str) -> None:
     if not root.is_dir():
         problems.append(f"{source}: data.root: data folder {root} does not exist")
     else:
-        for field, split in (("train_split", config.data.train_split),
-                             ("val_split", config.data.val_split)):
+        for field, split in (
+            ("train_split", config.data.train_split),
+            ("val_split", config.data.val_split),
+        ):
             if split is None:
                 continue
-            lists = [root / "ImageSets" / f"{split}.txt",
-                     root.parent / "ImageSets" / f"{split}.txt"]
+            lists = [
+                root / "ImageSets" / f"{split}.txt",
+                root.parent / "ImageSets" / f"{split}.txt",
+            ]
             if not any(p.is_file() for p in lists):
                 problems.append(f"{source}: data.{field}: split list {lists[0]} does not exist")
         images = root / "training" / "image_2"

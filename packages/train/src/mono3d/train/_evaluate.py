@@ -166,4 +166,3 @@ def evaluate_detector(
     (out_dir / "metrics.txt").write_text(result.table() + "\n")
     (out_dir / "metrics.json").write_text(result.to_json() + "\n")
     return metrics_of(result, classes)
-

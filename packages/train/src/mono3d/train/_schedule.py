@@ -95,9 +95,7 @@ def lr_factor(step: int, schedule: ScheduleConfig, total_steps: int) -> float:
     return warm * decay
 
 
-def _parameter_groups(
-    model: torch.nn.Module, config: OptimConfig
-) -> list[dict[str, object]]:
+def _parameter_groups(model: torch.nn.Module, config: OptimConfig) -> list[dict[str, object]]:
     decay, no_decay = [], []
     for _, parameter in model.named_parameters():
         if not parameter.requires_grad:
