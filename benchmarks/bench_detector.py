@@ -50,7 +50,7 @@ from torchvision.models.detection.backbone_utils import BackboneWithFPN
 from torchvision.ops import MultiScaleRoIAlign
 from torchvision.ops.feature_pyramid_network import ExtraFPNBlock
 
-from mono3d.backbone import BackboneConfig
+from mono3d.backbone import STAGE_CHANNELS, BackboneConfig
 from mono3d.contracts import GroundTruth, Images
 from mono3d.detector import Detector, DetectorConfig, build_criterion, build_detector
 from mono3d.head import HeadConfig
@@ -64,13 +64,18 @@ class NoExtraLevel(ExtraFPNBlock):
         return results, names
 
 
-def torchvision_reference(num_classes: int = 4, height: int = 384, width: int = 1280) -> FasterRCNN:
-    """torchvision's Faster R-CNN with mono3d's layers; its transform keeps (height, width)."""
-    resnet = torchvision.models.resnet50(norm_layer=torchvision.ops.FrozenBatchNorm2d)
+def torchvision_reference(
+    num_classes: int = 4, height: int = 384, width: int = 1280, depth: int = 50
+) -> FasterRCNN:
+    """torchvision's Faster R-CNN with mono3d's layers (a ResNet of ``depth``, FPN over its
+    first three stages); its transform keeps (height, width)."""
+    resnet = getattr(torchvision.models, f"resnet{depth}")(
+        norm_layer=torchvision.ops.FrozenBatchNorm2d
+    )
     backbone = BackboneWithFPN(
         resnet,
         return_layers={"layer1": "0", "layer2": "1", "layer3": "2"},
-        in_channels_list=[256, 512, 1024],
+        in_channels_list=list(STAGE_CHANNELS[depth]),
         out_channels=256,
         extra_blocks=NoExtraLevel(),
     )

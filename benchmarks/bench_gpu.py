@@ -35,19 +35,14 @@ import time
 from collections.abc import Callable, Sequence
 
 import torch
-import torchvision
 from torch import nn
-from torchvision.models.detection import FasterRCNN
-from torchvision.models.detection.anchor_utils import AnchorGenerator
-from torchvision.models.detection.backbone_utils import BackboneWithFPN
-from torchvision.ops import MultiScaleRoIAlign
 
 from mono3d.backbone import STAGE_CHANNELS, BackboneConfig
 from mono3d.contracts import GroundTruth, Images, checks
 from mono3d.detector import Detector, DetectorConfig, build_criterion, build_detector
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_detector import NoExtraLevel, scene
+from bench_detector import scene, torchvision_reference
 
 #: the train-step and inference variants: name -> (autocast bf16, channels_last)
 PRECISIONS: dict[str, tuple[bool, bool]] = {
@@ -66,36 +61,6 @@ class Row:
     variant: str
     ms: float
     note: str = ""
-
-
-def torchvision_model(depth: int, height: int, width: int, num_classes: int = 4) -> FasterRCNN:
-    """bench_detector.py's torchvision Faster R-CNN, with a ResNet of ``depth``."""
-    resnet = getattr(torchvision.models, f"resnet{depth}")(
-        norm_layer=torchvision.ops.FrozenBatchNorm2d
-    )
-    backbone = BackboneWithFPN(
-        resnet,
-        return_layers={"layer1": "0", "layer2": "1", "layer3": "2"},
-        in_channels_list=list(STAGE_CHANNELS[depth]),
-        out_channels=256,
-        extra_blocks=NoExtraLevel(),
-    )
-    anchors = AnchorGenerator(
-        sizes=((16, 32), (48, 96), (160, 320)), aspect_ratios=((0.5, 1.0, 2.0),) * 3
-    )
-    return FasterRCNN(
-        backbone,
-        num_classes=num_classes,
-        min_size=min(height, width),
-        max_size=max(height, width),
-        rpn_anchor_generator=anchors,
-        rpn_pre_nms_top_n_train=2000,
-        rpn_pre_nms_top_n_test=1000,
-        rpn_post_nms_top_n_train=512,
-        rpn_post_nms_top_n_test=300,
-        box_roi_pool=MultiScaleRoIAlign(["0", "1", "2"], 7, 2),
-        box_batch_size_per_image=512,
-    )
 
 
 def mono3d_config(depth: int) -> DetectorConfig:
@@ -157,7 +122,10 @@ def train_steps(args: argparse.Namespace, device: torch.device) -> dict[str, Cal
     config = mono3d_config(args.depth)
     torch.manual_seed(0)
     ours = {name: build_detector(config).to(device) for name in PRECISIONS}
-    theirs = {name: torchvision_model(args.depth, h, w).to(device) for name in PRECISIONS}
+    theirs = {
+        name: torchvision_reference(height=h, width=w, depth=args.depth).to(device)
+        for name in PRECISIONS
+    }
     criterion = build_criterion(config).to(device)
     for name, (_, channels_last) in PRECISIONS.items():
         if channels_last:
@@ -223,7 +191,10 @@ def part_infer(args: argparse.Namespace, device: torch.device) -> list[Row]:
     config = mono3d_config(args.depth)
     torch.manual_seed(0)
     ours = {n: build_detector(config).to(device).eval() for n in ("fp32", "bf16+cl")}
-    theirs = {n: torchvision_model(args.depth, h, w).to(device).eval() for n in ("fp32", "bf16+cl")}
+    theirs = {
+        n: torchvision_reference(height=h, width=w, depth=args.depth).to(device).eval()
+        for n in ("fp32", "bf16+cl")
+    }
     ours["bf16+cl"].to(memory_format=torch.channels_last)
     theirs["bf16+cl"].to(memory_format=torch.channels_last)
     rows = []

@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import re
 
 import pytest
 
@@ -28,3 +29,35 @@ def kitti_sample() -> pathlib.Path:
     if not (KITTI_SAMPLE / "training" / "label_2").is_dir():
         pytest.fail(f"KITTI sample missing at {KITTI_SAMPLE} (it belongs to the checkout)")
     return KITTI_SAMPLE
+
+
+def _run_readme(block: str) -> dict[str, object]:
+    """Run every python block of packages/<block>/README.md as written, in one namespace (a
+    later block may use an earlier one's names); returns the namespace."""
+    readme = ROOT / "packages" / block / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), flags=re.S)
+    assert blocks, f"no python block in {readme}"
+    namespace: dict[str, object] = {}
+    for code in blocks:
+        exec(compile(code, str(readme), "exec"), namespace)
+    return namespace
+
+
+@pytest.fixture(scope="session")
+def run_readme():
+    """``run_readme(block)``: the python blocks of that package's README run as written."""
+    return _run_readme
+
+
+@pytest.fixture
+def step_folder(kitti_sample, tmp_path):
+    """A trainer-style ``eval/step_N`` folder of the KITTI sample's own labels as results
+    (score 0.9): result files in data/, metrics.txt and metrics.json beside it."""
+    step = tmp_path / "run" / "eval" / "step_0000010"
+    (step / "data").mkdir(parents=True)
+    for label in sorted((kitti_sample / "training" / "label_2").glob("*.txt")):
+        lines = [line + " 0.9" for line in label.read_text().splitlines() if line.strip()]
+        (step / "data" / label.name).write_text("".join(f"{line}\n" for line in lines))
+    (step / "metrics.txt").write_text("the AP table of the run\n")
+    (step / "metrics.json").write_text("{}\n")
+    return step

@@ -53,7 +53,7 @@ def test_a_nan_image_leaves_every_batchnorm_buffer_bitwise_unchanged(make_config
 
 def test_without_the_restore_the_nan_reaches_the_statistics(make_config, monkeypatch):
     # the test above can fail: the forward of a NaN image does write NaN into BatchNorm
-    monkeypatch.setattr(_trainer, "_restore_buffers", lambda module, snapshot: None)
+    monkeypatch.setattr(_trainer, "_restore_buffers", lambda snapshot: None)
     trainer, hooks, _ = _run(make_config, "nan_image_unrestored")
     after = dict(trainer.detector.named_buffers())
     assert any(

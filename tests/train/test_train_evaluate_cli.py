@@ -6,20 +6,6 @@ import pytest
 from mono3d.eval import main as eval_main
 from mono3d.train.cli import main as mono3d_main
 
-GT_LINE = "Car 0.00 0 1.85 387.63 181.54 423.81 203.12 1.67 1.87 3.69 -16.53 2.39 58.49 1.57"
-
-
-@pytest.fixture
-def step_folder(kitti_sample, tmp_path):
-    """A trainer-style ``eval/step_N`` folder: results in data/, metrics.txt beside it."""
-    step = tmp_path / "run" / "eval" / "step_0000010"
-    (step / "data").mkdir(parents=True)
-    for label in sorted((kitti_sample / "training" / "label_2").glob("*.txt")):
-        lines = [line + " 0.9" for line in label.read_text().splitlines() if line.strip()]
-        (step / "data" / label.name).write_text("".join(f"{line}\n" for line in lines))
-    (step / "metrics.txt").write_text("the AP table of the run\n")
-    return step
-
 
 def both(capsys, arguments):
     """(exit status, stdout, stderr) of both command lines, stderr without the prog name."""

@@ -154,15 +154,16 @@ def _running_statistics(module: nn.Module) -> list[torch.Tensor]:
     ]
 
 
-def _buffer_snapshot(module: nn.Module) -> list[torch.Tensor]:
-    """Copies of :func:`_running_statistics` (means, variances, batch counters)."""
-    return [buffer.detach().clone() for buffer in _running_statistics(module)]
+def _buffer_snapshot(module: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(buffer, copy) of each of :func:`_running_statistics` (means, variances, batch
+    counters): one walk of the modules, the restore reuses it."""
+    return [(buffer, buffer.detach().clone()) for buffer in _running_statistics(module)]
 
 
-def _restore_buffers(module: nn.Module, snapshot: list[torch.Tensor]) -> None:
+def _restore_buffers(snapshot: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
     """Put back the buffers of :func:`_buffer_snapshot` (bitwise)."""
     with torch.no_grad():
-        for buffer, saved in zip(_running_statistics(module), snapshot, strict=True):
+        for buffer, saved in snapshot:
             buffer.copy_(saved)
 
 
@@ -487,7 +488,7 @@ class Trainer:
         grad_norm = math.nan if nonfinite else self._backward_and_update(total)
         skipped = nonfinite or (self.scaler is None and not math.isfinite(grad_norm))
         if skipped:
-            _restore_buffers(self.detector, buffers)
+            _restore_buffers(buffers)
         lr = float(self.optimizer.param_groups[0]["lr"])
         with warnings.catch_warnings():
             # a skipped (non-finite) first step calls no optimizer.step()
