@@ -159,7 +159,7 @@ def test_a_run_stores_its_choice_and_a_resume_keeps_it(make_config, monkeypatch,
     caplog.set_level(logging.INFO)
     monkeypatch.setattr(_precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
     monkeypatch.setattr(_precision, "probe_bf16_convolutions", lambda: FAST)
-    config = make_config("auto", "train.steps=1", "train.device=cpu")
+    config = make_config("auto", "train.steps=1", "train.device=cpu", "train.amp=auto")
     trainer = Trainer(load_train_config(config))
     assert trainer.precision.amp == "bf16"
     assert trainer.detector.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
@@ -174,7 +174,7 @@ def test_a_run_stores_its_choice_and_a_resume_keeps_it(make_config, monkeypatch,
 
     # the machine now looks slow in bf16: a resumed run keeps the checkpoint's choice
     monkeypatch.setattr(_precision, "probe_bf16_convolutions", lambda: SLOW)
-    overrides = ["train.steps=2", "train.device=cpu"]
+    overrides = ["train.steps=2", "train.device=cpu", "train.amp=auto"]
     resumed = Trainer(load_train_config(make_config("auto", *overrides)))
     assert resumed.precision.amp == "bf16"
     assert resumed.precision.reason.startswith("kept from the checkpoint")
