@@ -212,13 +212,12 @@ class Trainer:
         self._say(self.precision.describe())
 
         _reseed_globals(derive_seed(loop.seed, "init"))
-        self.detector: nn.Module = self.precision.prepare(
-            build_detector(config.model).to(self.dist.device)
-        )
+        detector = build_detector(config.model)
         # one coder: the criterion encodes targets with the object the detector decodes with
-        self.criterion: nn.Module = build_criterion(config.model, self.detector.coder).to(
+        self.criterion: nn.Module = build_criterion(config.model, detector.coder).to(
             self.dist.device
         )
+        self.detector: nn.Module = self.precision.prepare(detector.to(self.dist.device))
         self.model: nn.Module = self.detector
         if self.dist.distributed:
             self.model = DistributedDataParallel(
