@@ -59,7 +59,7 @@ def worker(args: argparse.Namespace) -> None:
     def step(k: int) -> None:
         optimizer.zero_grad(set_to_none=True)
         generator.manual_seed(1000 * k + rank)
-        losses = criterion(model(images, gt), gt, images, generator=generator)
+        losses = criterion(model(images, gt, generator=generator), gt, images)
         losses.total.backward()
         optimizer.step()
 

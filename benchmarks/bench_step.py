@@ -122,7 +122,7 @@ def make_step(
         detector.train()
         optimizer.zero_grad(set_to_none=True)
         losses = criterion(
-            detector(images, gt), gt, images, generator=torch.Generator().manual_seed(0)
+            detector(images, gt, generator=torch.Generator().manual_seed(0)), gt, images
         )
         start = CLOCK[0]()
         losses.total.backward()
@@ -179,7 +179,7 @@ def part_checks(args: argparse.Namespace, size: tuple[int, int]) -> None:
             for enabled in (True, False) if r % 2 == 0 else (False, True):
                 with checks(enabled):
                     c0 = time.process_time()
-                    criterion(detector(images, gt), gt, images, generator=torch.Generator())
+                    criterion(detector(images, gt, generator=torch.Generator()), gt, images)
                     if r >= 2:  # two warm-up rounds
                         forward_cpu[enabled].append(time.process_time() - c0)
     diffs = [a - b for a, b in zip(forward_cpu[True], forward_cpu[False], strict=True)]

@@ -103,7 +103,7 @@ def test_gradients_reach_every_trainable_parameter(small_config, scene):
     detector, criterion = build_detector(config), build_criterion(config)
     images, gt = scene(2, 128, 192, 5)
     detector.train()
-    losses = criterion(detector(images, gt), gt, images, generator=torch.Generator().manual_seed(0))
+    losses = criterion(detector(images, gt, generator=torch.Generator().manual_seed(0)), gt, images)
     losses.total.backward()
     missing = [
         name

@@ -114,9 +114,8 @@ def test_two_images_are_overfit():
     detector.train()
     reached = False
     for step in range(MAX_STEPS):
-        losses = criterion(
-            detector(images, gt), gt, images, generator=torch.Generator().manual_seed(step % 4)
-        )
+        generator = torch.Generator().manual_seed(step % 4)
+        losses = criterion(detector(images, gt, generator=generator), gt, images)
         optimiser.zero_grad(set_to_none=True)
         losses.total.backward()
         optimiser.step()

@@ -39,7 +39,7 @@ def losses(config, images, gt, seed=0):
     detector = build_detector(config)
     criterion = build_criterion(config, detector.coder)
     detector.train()
-    return criterion(detector(images, gt), gt, images, generator=torch.Generator().manual_seed(1))
+    return criterion(detector(images, gt, generator=torch.Generator().manual_seed(1)), gt, images)
 
 
 def test_one_coder_is_shared_and_config_built_ones_agree(small_config):
@@ -135,8 +135,8 @@ def _dz_gradients(config, images, gt):
     grads = {}
     for term in ("box3d", "depth_uncertainty"):
         layer.zero_grad()
-        out = detector(images, gt)
-        loss = criterion(out, gt, images, generator=torch.Generator().manual_seed(1))
+        out = detector(images, gt, generator=torch.Generator().manual_seed(1))
+        loss = criterion(out, gt, images)
         getattr(loss, term).backward()
         grad = layer.weight.grad  # None: the term does not reach the 3D layer at all
         dz_rows = torch.zeros(1) if grad is None else grad.view(-1, 6, layer.in_features)[:, 2]
@@ -172,3 +172,62 @@ def test_depth_nll_residual_is_the_decoded_log_depth_error(small_config, referen
         expected = (pred[..., 3:4] - target[..., 3:4]) / wh
         expected[0, 1] = 0.0
         torch.testing.assert_close(error, expected)
+
+
+def test_sampling_before_the_head_changes_no_loss_and_no_gradient(small_config, scene):
+    """The detector samples the targets before its head and pools the refined boxes again
+    only on the rows a 3D loss reads: the losses and every gradient equal those of a head
+    that pools every row again, with the Criterion sampling from the same generator."""
+    config = small_config()
+    images, gt = scene(2, 128, 192, 5)
+    results = []
+    for sample_in_detector in (True, False):
+        torch.manual_seed(0)
+        detector = build_detector(config).train()
+        criterion = build_criterion(config, detector.coder)
+        if sample_in_detector:
+            out = detector(images, gt, generator=torch.Generator().manual_seed(3))
+            assert out.auxi is not None
+            losses = criterion(out, gt, images)
+        else:
+            detector.targets = None
+            out = detector(images, gt)
+            assert out.auxi is None
+            losses = criterion(out, gt, images, generator=torch.Generator().manual_seed(3))
+        losses.total.backward()
+        grads = {n: p.grad.clone() for n, p in detector.named_parameters() if p.grad is not None}
+        results.append((losses.terms(), grads, int(losses.num_proposal_pos)))
+    (terms_a, grads_a, pos_a), (terms_b, grads_b, pos_b) = results
+    assert pos_a == pos_b > 0
+    for name in terms_a:
+        torch.testing.assert_close(terms_a[name], terms_b[name], rtol=1e-5, atol=1e-6)
+    assert grads_a.keys() == grads_b.keys()
+    for name in grads_a:
+        torch.testing.assert_close(grads_a[name], grads_b[name], rtol=1e-4, atol=1e-6)
+
+
+def test_the_rows_a_3d_loss_reads_are_all_pooled_again(small_config, scene):
+    from mono3d.detector._detector import rows_read_in_3d
+
+    config = small_config()
+    images, gt = scene(2, 128, 192, 5)
+    torch.manual_seed(0)
+    detector = build_detector(config).train()
+    out = detector(images, gt, generator=torch.Generator().manual_seed(0))
+    rows = rows_read_in_3d(out.auxi, detector.targets)
+    quota = int(config.proposal_targets.batch_size_per_image * 0.25)
+    assert rows.shape == (2, quota) < tuple(out.rpn.bbox2d.shape[:2])
+    read = out.auxi.gt_aligned.object3d[..., 0] == 1
+    picked = torch.zeros_like(read).scatter(1, rows, True)
+    assert bool((picked | ~read).all()), "every row a 3D loss reads is pooled again"
+    assert all(len(set(r.tolist())) == quota for r in rows), "rows are distinct"
+
+
+def test_a_generator_for_targets_the_detector_sampled_is_refused(small_config, scene):
+    config = small_config()
+    images, gt = scene(1, 128, 192, 2)
+    detector = build_detector(config).train()
+    criterion = build_criterion(config, detector.coder)
+    out = detector(images, gt)
+    with pytest.raises(ValueError, match="pass the generator to the detector"):
+        criterion(out, gt, images, generator=torch.Generator())

@@ -222,3 +222,30 @@ def test_unknown_pool_3d_is_named():
 
     with pytest.raises(ValueError, match="pool_3d"):
         RoIHead(in_channels=CH, pool_3d="anchor")
+
+
+@given(inputs=head_inputs(), data=st.data())
+def test_rows_3d_pool_again_only_those_rows(inputs, data):
+    """rows_3d (b, P): those rows' 3D, uncertainty and yaw outputs are the ones of pooling
+    every row again; the other rows' are the proposal-crop head's; category and 2D deltas
+    never change."""
+    features, proposals, calib = inputs
+    b, nhd = proposals.shape[:2]
+    p = data.draw(st.integers(0, nhd))
+    rows = torch.stack([torch.randperm(nhd, generator=torch.Generator().manual_seed(i))[:p]
+                        for i in range(b)])  # fmt: skip
+    torch.manual_seed(0)
+    second = RoIHead(in_channels=CH, fc_dim=16, pool_3d="refined").eval()
+    torch.nn.init.normal_(second.bbox2d_pred.weight, std=0.1)
+    plain = RoIHead(in_channels=CH, fc_dim=16, pool_3d="proposal").eval()
+    plain.load_state_dict(second.state_dict())
+    with torch.no_grad():
+        some = second(features, proposals, calib, rows_3d=rows).as_dict()
+        every = second(features, proposals, calib).as_dict()
+        none = plain(features, proposals, calib).as_dict()
+    chosen = torch.zeros(b, nhd, dtype=torch.bool).scatter(1, rows, True)
+    for name in ("category_logit", "bbox2d_logit"):
+        torch.testing.assert_close(some[name], every[name])
+    for name in ("bbox3d_logit", "depth_log_sigma", "yaw_logit", "yaw_resi"):
+        torch.testing.assert_close(some[name][chosen], every[name][chosen])
+        torch.testing.assert_close(some[name][~chosen], none[name][~chosen])

@@ -1,5 +1,6 @@
 """From a ``DetectorConfig`` to modules: the one place configs become constructor arguments."""
 
+from mono3d.auxi import TargetBuilder
 from mono3d.backbone import STAGE_CHANNELS, ResNet
 from mono3d.geometry import BoxCoder
 from mono3d.head import RoIHead
@@ -23,8 +24,9 @@ def build_coder(config: DetectorConfig) -> BoxCoder:
 
 
 def build_detector(config: DetectorConfig) -> Detector:
-    """The Detector a config describes (weights as ``config.backbone.weights`` says); its
-    ``coder`` is the one to hand to :func:`build_criterion`."""
+    """The Detector a config describes (weights as ``config.backbone.weights`` says), with
+    the config's target builder (training targets sampled before the head); its ``coder``
+    is the one to hand to :func:`build_criterion`."""
     backbone = ResNet.from_config(config.backbone)
     neck = FPN.from_config(config.neck, in_channels=STAGE_CHANNELS[config.backbone.depth])
     rpn = RPN.from_config(config.rpn, in_channels=config.neck.out_channels)
@@ -33,12 +35,19 @@ def build_detector(config: DetectorConfig) -> Detector:
         in_channels=config.neck.out_channels,
         refine_weights=config.coder.refine_weights,
     )
+    coder = build_coder(config)
+    targets = TargetBuilder(
+        coder=coder,
+        anchor_targets=config.anchor_targets,
+        proposal_targets=config.proposal_targets,
+    )
     return Detector(
         backbone=backbone,
         neck=neck,
         rpn=rpn,
         head=head,
-        coder=build_coder(config),
+        coder=coder,
+        targets=targets,
         score_thresh=config.postprocess.score_thresh,
         nms_thresh=config.postprocess.nms_thresh,
         detections_per_image=config.postprocess.detections_per_image,

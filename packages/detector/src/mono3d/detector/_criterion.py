@@ -92,9 +92,19 @@ class Criterion(nn.Module):
         images: Images,
         generator: torch.Generator | None = None,
     ) -> LossOutput:
-        """The eight loss terms, their weighted total and the sampled counts."""
+        """The eight loss terms, their weighted total and the sampled counts. The targets
+        are ``output.auxi`` when the detector sampled them (pass ``generator`` to
+        ``Detector.forward`` then), else built here from ``generator``."""
         check_same_batch("Criterion.forward", output=output, gt=gt, images=images)
-        auxi = self.targets(gt, output.rpn, images.calib, generator=generator)
+        if output.auxi is None:
+            auxi = self.targets(gt, output.rpn, images.calib, generator=generator)
+        elif generator is not None:
+            raise ValueError(
+                "Criterion.forward: the targets were sampled by Detector.forward "
+                "(output.auxi); pass the generator to the detector, not to the criterion"
+            )
+        else:
+            auxi = output.auxi
         anchor, aligned = auxi.gt_feature, auxi.gt_aligned
         selected = select_class_from_prediction(output.head, aligned)
         bbox3d_pred, depth_pred = self._depth_split(selected.bbox3d_logit, aligned.bbox3d_logit)

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from mono3d.auxi import TargetBuilder
 from mono3d.contracts import (
+    Auxi,
     Bundle,
     ContractError,
     Detections,
@@ -27,11 +29,15 @@ class DetectorOutput(Bundle):
 
     rpn: the RPN's per-anchor outputs and the proposals the head saw (with the ground-truth
     boxes appended when ``gt`` was given, so Nhd = Nhd_rpn + n). head: the head's
-    class-specific outputs for exactly those proposals.
+    class-specific outputs for exactly those proposals. auxi: the training targets of those
+    proposals and of the anchors, sampled before the head (torchvision's order) when ``gt``
+    was given to a Detector holding a ``targets`` builder; None otherwise (the Criterion then
+    builds them).
     """
 
     rpn: RPNOutput
     head: HeadOutput
+    auxi: Auxi | None = None
 
     def _validate(self) -> None:
         proposals, logits = self.rpn.bbox2d.shape[:2], self.head.category_logit.shape[:2]
@@ -69,6 +75,19 @@ def join_ground_truth(rpn: RPNOutput, gt: GroundTruth) -> RPNOutput:
     )
 
 
+def rows_read_in_3d(auxi: Auxi, targets: TargetBuilder) -> Tensor:
+    """Int64[b P] distinct row indices into Nhd, the rows a 3D loss reads
+    (``gt_aligned.object3d`` 1) first: P, static, is the sampler's positive quota
+    (``int(batch_size_per_image * positive_fraction)``, every row when nothing is sampled),
+    the rest of the P rows are other rows (pooled, never read)."""
+    read = auxi.gt_aligned.object3d[..., 0] == 1
+    sampling = targets.proposal_targets
+    quota = read.shape[1]
+    if sampling.batch_size_per_image is not None:
+        quota = int(sampling.batch_size_per_image * sampling.positive_fraction)
+    return read.float().topk(min(quota, read.shape[1]), dim=1).indices
+
+
 class Detector(nn.Module):
     """A two-stage monocular 3D detector assembled from four blocks.
 
@@ -76,8 +95,14 @@ class Detector(nn.Module):
     (BackboneFeatures -> NeckFeatures), ``rpn`` ((NeckFeatures, Images) -> RPNOutput),
     ``head`` ((NeckFeatures, proposals Float[b Nhd 4], calib Float[b 3 4]) -> HeadOutput),
     ``coder`` (the :class:`mono3d.geometry.BoxCoder` that decodes the head's outputs; hand
-    the same object to the Criterion) and the post-processing settings used by
-    :meth:`predict` (``score`` ``3d`` or ``2d``).
+    the same object to the Criterion), ``targets`` (a :class:`mono3d.auxi.TargetBuilder`
+    sharing that coder, or None) and the post-processing settings used by :meth:`predict`
+    (``score`` ``3d`` or ``2d``).
+
+    With ``targets``, a forward given ``gt`` samples the training targets after the RPN and
+    before the head, as torchvision's RoI heads do, and hands the head the rows whose 3D
+    outputs a loss reads (``rows_3d``), so that the head's second pooling of the refined
+    boxes runs on those rows only (at most the sampler's positives per image).
     """
 
     def __init__(
@@ -88,6 +113,7 @@ class Detector(nn.Module):
         rpn: nn.Module,
         head: nn.Module,
         coder: BoxCoder,
+        targets: TargetBuilder | None = None,
         score_thresh: float = 0.05,
         nms_thresh: float = 0.5,
         detections_per_image: int = 100,
@@ -101,6 +127,9 @@ class Detector(nn.Module):
         self.rpn = rpn
         self.head = head
         self.coder = coder
+        if targets is not None and targets.coder is not coder:
+            raise ValueError("Detector: targets must share the detector's coder (targets.coder)")
+        self.targets = targets
         self.score_thresh = score_thresh
         self.nms_thresh = nms_thresh
         self.detections_per_image = detections_per_image
@@ -112,16 +141,30 @@ class Detector(nn.Module):
         return self.coder.priors
 
     @contract
-    def forward(self, images: Images, gt: GroundTruth | None = None) -> DetectorOutput:
-        """RPN and head outputs; with ``gt`` (training) its boxes join the proposals."""
+    def forward(
+        self,
+        images: Images,
+        gt: GroundTruth | None = None,
+        generator: torch.Generator | None = None,
+    ) -> DetectorOutput:
+        """RPN and head outputs; with ``gt`` (training) its boxes join the proposals and,
+        with ``targets``, the training targets are sampled (from ``generator``, else the
+        global generator) before the head and returned as ``auxi``."""
         if gt is not None:
             check_same_batch("Detector.forward", images=images, gt=gt)
         features = self.neck(self.backbone(images.images))
         rpn = self.rpn(features, images)
+        auxi, rows_3d = None, None
         if gt is not None:
             rpn = join_ground_truth(rpn, gt)
-        head = self.head(features, rpn.bbox2d, images.calib)
-        return DetectorOutput(rpn=rpn, head=head)
+            if self.targets is not None:
+                # matching and the codecs in float32, also inside an autocast region
+                with torch.autocast(images.images.device.type, enabled=False):
+                    auxi = self.targets(gt, rpn, images.calib, generator=generator)
+                rows_3d = rows_read_in_3d(auxi, self.targets)
+        rows = {} if rows_3d is None else {"rows_3d": rows_3d}
+        head = self.head(features, rpn.bbox2d, images.calib, **rows)
+        return DetectorOutput(rpn=rpn, head=head, auxi=auxi)
 
     @contract
     def predict(self, images: Images) -> Detections:

@@ -6,7 +6,7 @@ channels, Nhd proposals per image, C categories incl. background, B yaw bins.
 """
 
 import torch
-from jaxtyping import Float
+from jaxtyping import Float, Int
 from torch import Tensor, nn
 from torchvision.ops import MultiScaleRoIAlign
 from torchvision.ops.poolers import initLevelMapper
@@ -183,10 +183,14 @@ class RoIHead(nn.Module):
         features: NeckFeatures,
         proposals: Float[Tensor, "b Nhd 4"],
         calib: Float[Tensor, "b 3 4"] | None = None,
+        rows_3d: Int[Tensor, "b _"] | None = None,
     ) -> HeadOutput:
         """features: the neck's s2/s3/s4; proposals: (b, Nhd, 4) boxes (x1, y1, x2, y2) in
         pixels (padded rows may hold anything finite; their outputs are meaningless); calib:
-        (b, 3, 4) KITTI P2 of each image, required with ``geometry``.
+        (b, 3, 4) KITTI P2 of each image, required with ``geometry``; rows_3d: (b, P) distinct
+        row indices into Nhd (training: the rows whose 3D, uncertainty and yaw outputs a loss
+        reads): with ``pool_3d: refined`` only these rows are pooled again, the other rows'
+        3D and yaw outputs read the proposal's crop (None: every row is pooled again).
 
         Returns a :class:`HeadOutput`: bbox3d_logit (b, Nhd, C, 6), yaw_resi (b, Nhd, C, B),
         yaw_logit (b, Nhd, C, B), category_logit (b, Nhd, C), bbox2d_logit (b, Nhd, C, 4),
@@ -201,7 +205,7 @@ class RoIHead(nn.Module):
         if self.geometry_source == "refined" or self.pool_3d == "refined":
             refined = self.refined_boxes(proposals, category_logit, bbox2d_logit)
         if self.pool_3d == "refined":
-            x = self.appearance(features, refined.to(proposals.dtype))
+            x = self.refined_appearance(features, refined.to(proposals.dtype), x, rows_3d)
         x3d = x
         if self.geometry:
             if calib is None:
@@ -231,6 +235,22 @@ class RoIHead(nn.Module):
         """(b*Nhd, fc_dim) appearance vectors of ``boxes`` (b, Nhd, 4): RoIAlign, fc6, fc7."""
         x = self.pool(features, boxes).flatten(1)
         return self.relu(self.fc7(self.relu(self.fc6(x))))
+
+    def refined_appearance(
+        self, features: NeckFeatures, refined: Tensor, first: Tensor, rows_3d: Tensor | None
+    ) -> Tensor:
+        """(b*Nhd, fc_dim) appearance vectors of the ``refined`` boxes (b, Nhd, 4); with
+        ``rows_3d`` (b, P) only those rows are pooled again (P static), the others keep
+        ``first``, the proposals' vectors (b*Nhd, fc_dim)."""
+        if rows_3d is None:
+            return self.appearance(features, refined)
+        b, nhd = refined.shape[:2]
+        if rows_3d.shape[1] == 0:
+            return first
+        boxes = refined.gather(1, rows_3d[..., None].expand(-1, -1, 4))
+        again = self.appearance(features, boxes).view(b, rows_3d.shape[1], -1)
+        index = rows_3d[..., None].expand(-1, -1, again.shape[-1])
+        return first.view(b, nhd, -1).scatter(1, index, again.to(first.dtype)).flatten(0, 1)
 
     def refined_boxes(
         self, proposals: Tensor, category_logit: Tensor, bbox2d_logit: Tensor

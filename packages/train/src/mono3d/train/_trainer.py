@@ -477,8 +477,9 @@ class Trainer:
         buffers = _buffer_snapshot(self.detector)
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
-            output = self.model(images, gt)
-        losses = self.criterion(_float32(output), gt, images, generator=generator)
+            # the detector samples the targets (before its head) from the step's generator
+            output = self.model(images, gt, generator=generator)
+        losses = self.criterion(_float32(output), gt, images)
         total = self.callbacks.loss(self.step + 1, losses.total)
         terms = {"total": total, **losses.terms()}
         values = torch.stack([t.detach().float() for t in terms.values()])
