@@ -483,18 +483,23 @@ def train_synthetic(
     )
 
 
-def run_ablation(work: pathlib.Path, steps: int, only: list[str] | None) -> None:
-    """Train the ablation variants (``--only``: some of them) at ``steps`` each, then print
-    the table of every variant run found in ``work``."""
+def run_ablation(work: pathlib.Path, steps: int, only: list[str] | None, amp: str = "off") -> None:
+    """Train the ablation variants (``--only``: some of them) at ``steps`` each under
+    ``train.amp=amp`` (float32 by default, as the table's rows; another setting names its
+    runs ``<variant>_<amp>``), then print the table of every variant run found in ``work``."""
     root = synthetic_split(work)
     variants = ablation_variants()
     unknown = sorted(set(only or []) - set(variants))
     if unknown:
         sys.exit(f"--only: unknown variants {unknown}; choose from {list(variants)}")
+    suffix = "" if amp == "off" else f"_{amp}"
     for name in only or list(variants):
-        train_synthetic(root, work / name, steps, *variants[name], evals=1)
+        train_synthetic(
+            root, work / f"{name}{suffix}", steps, *variants[name], f"train.amp={amp}", evals=1
+        )
     val = str(root / "ImageSets" / "val.txt")
-    runs = [work / name for name in variants if (work / name / "eval").is_dir()]
+    names = [f"{name}{end}" for name in variants for end in ("", "_bf16", "_auto", "_fp16")]
+    runs = [work / name for name in names if (work / name / "eval").is_dir()]
     ablation(root, runs, frame_ids(root, val))
 
 
@@ -530,6 +535,9 @@ def main() -> None:
     a.add_argument("--work", type=pathlib.Path, default=REPO / "runs" / "bench_accuracy")
     a.add_argument("--steps", type=int, default=1000)
     a.add_argument("--only", nargs="+", default=None, help=f"some of {list(ablation_variants())}")
+    a.add_argument(
+        "--amp", default="off", choices=["off", "bf16", "fp16", "auto"], help="train.amp"
+    )
     r = sub.add_parser("report", help="score a finished run: fp32 and bf16 APs, recall")
     r.add_argument("root", type=pathlib.Path)
     r.add_argument("run_dir", type=pathlib.Path)
@@ -549,7 +557,7 @@ def main() -> None:
     elif args.command == "synthetic":
         run_synthetic(args.work, args.steps)
     elif args.command == "ablation":
-        run_ablation(args.work, args.steps, args.only)
+        run_ablation(args.work, args.steps, args.only, args.amp)
     elif args.command == "table":
         ablation(args.root, args.runs, frame_ids(args.root, args.ids))
     elif args.command == "report":
