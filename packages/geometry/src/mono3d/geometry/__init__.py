@@ -39,6 +39,11 @@ from ._delta2d import encode_box2d as encode_box2d
 from ._iou3d import bev_iou as bev_iou
 from ._iou3d import box3d_iou as box3d_iou
 from ._version import __version__ as __version__
+from ._vocabulary import DEFAULT_CLASSES as DEFAULT_CLASSES
+from ._vocabulary import DEFAULT_NUM_BINS as DEFAULT_NUM_BINS
+from ._vocabulary import DEFAULT_PRIORS as DEFAULT_PRIORS
+from ._vocabulary import KITTI_CLASS_PRIORS as KITTI_CLASS_PRIORS
+from ._vocabulary import PYRAMID_STRIDES as PYRAMID_STRIDES
 from ._yaw import decode_yaw as decode_yaw
 from ._yaw import encode_yaw as encode_yaw
 from ._yaw import yaw_bin_centers as yaw_bin_centers
