@@ -13,9 +13,13 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from mono3d.contracts import is_tracing
+from mono3d.geometry import PYRAMID_STRIDES
 
-#: strides of s2, s3, s4 in pixels
-STRIDES: tuple[int, int, int] = (4, 8, 16)
+from ._config import RPNConfig
+
+#: strides of s2, s3, s4 in pixels (the model-wide ``mono3d.geometry.PYRAMID_STRIDES``)
+STRIDES: tuple[int, int, int] = PYRAMID_STRIDES
+_RPN = RPNConfig()
 
 
 def base_anchors(sizes: Sequence[float], aspect_ratios: Sequence[float]) -> Tensor:
@@ -35,7 +39,8 @@ class AnchorGenerator(nn.Module):
     Keyword-only arguments:
         sizes: per level, the anchor sides in pixels (same count on every level).
         aspect_ratios: height / width ratios, shared by the levels.
-        strides: the levels' strides (4, 8, 16 for s2, s3, s4).
+        strides: the levels' strides (those of s2, s3, s4: :data:`STRIDES`).
+    Defaults: the sizes and ratios of :class:`RPNConfig`.
         cache_size: how many (h, w, device) anchor sets to keep.
 
     The anchor of location (y, x) of a level with stride s is a base anchor shifted by
@@ -45,8 +50,8 @@ class AnchorGenerator(nn.Module):
     def __init__(
         self,
         *,
-        sizes: Sequence[Sequence[float]] = ((16, 32), (48, 96), (160, 320)),
-        aspect_ratios: Sequence[float] = (0.5, 1.0, 2.0),
+        sizes: Sequence[Sequence[float]] = _RPN.anchor_sizes,
+        aspect_ratios: Sequence[float] = _RPN.aspect_ratios,
         strides: Sequence[int] = STRIDES,
         cache_size: int = 8,
     ) -> None:

@@ -15,7 +15,10 @@ from torch import Tensor
 from mono3d.contracts import contract
 from mono3d.geometry import clip_boxes, decode_box2d
 
+from ._config import RPNConfig
 from ._nms import nms_keep_mask
+
+_RPN = RPNConfig()
 
 
 def _top_k_per_level(
@@ -45,8 +48,8 @@ def select_proposals(
     anchors_per_level: Sequence[int],
     pre_nms_top_n: int,
     post_nms_top_n: int,
-    nms_thresh: float = 0.7,
-    min_size: float = 1e-3,
+    nms_thresh: float = _RPN.nms_thresh,
+    min_size: float = _RPN.min_size,
 ) -> tuple[Float[Tensor, "b Nhd 4"], Float[Tensor, "b Nhd 1"], Bool[Tensor, "b Nhd"]]:
     """Select up to ``post_nms_top_n`` (= Nhd) proposals per image.
 
@@ -58,7 +61,8 @@ def select_proposals(
     Steps (torchvision's RPN ``filter_proposals``, batched): the ``pre_nms_top_n`` best
     anchors of each level by objectness; decode; clip; drop boxes with a side
     < ``min_size`` and non-finite scores; NMS at ``nms_thresh`` within each (image, level);
-    the best ``post_nms_top_n`` survivors of each image by objectness.
+    the best ``post_nms_top_n`` survivors of each image by objectness. Defaults of
+    ``nms_thresh`` and ``min_size``: :class:`RPNConfig`'s.
 
     Inputs are detached first (no gradient flows through the selection).
 

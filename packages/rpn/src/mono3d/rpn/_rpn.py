@@ -15,18 +15,21 @@ from ._config import RPNConfig
 from ._head import RPNHead
 from ._proposals import select_proposals
 
+_RPN = RPNConfig()
+
 
 class RPN(nn.Module):
     """Per-anchor objectness and deltas on s2/s3/s4, and the selected proposals.
 
-    Keyword-only arguments (defaults after torchvision's Faster R-CNN, docs/DESIGN.md §5):
-        in_channels: the neck's c (256).
+    Keyword-only arguments (defaults: :class:`RPNConfig`'s, after torchvision's Faster
+    R-CNN, docs/DESIGN.md §5):
+        in_channels: the neck's c (default: that of the neck's default config).
         anchor_sizes: per level (s2, s3, s4), anchor sides in pixels.
-        aspect_ratios: height / width ratios shared by the levels; A = sizes x ratios (6).
-        pre_nms_top_n_train / _test: anchors kept per level before NMS (2000 / 1000).
-        post_nms_top_n_train / _test: Nhd, proposals per image after NMS (512 / 300).
-        nms_thresh: NMS IoU threshold within an image and level (0.7).
-        min_size: minimum proposal side in pixels after clipping (1e-3).
+        aspect_ratios: height / width ratios shared by the levels; A = sizes x ratios.
+        pre_nms_top_n_train / _test: anchors kept per level before NMS.
+        post_nms_top_n_train / _test: Nhd, proposals per image after NMS.
+        nms_thresh: NMS IoU threshold within an image and level.
+        min_size: minimum proposal side in pixels after clipping.
 
     ``self.training`` picks the train or test numbers; the output type is always
     :class:`RPNOutput`. Anchor order (anchors, bbox2d_logit, object_logit): level-major
@@ -37,15 +40,15 @@ class RPN(nn.Module):
     def __init__(
         self,
         *,
-        in_channels: int = 256,
-        anchor_sizes: Sequence[Sequence[float]] = ((16, 32), (48, 96), (160, 320)),
-        aspect_ratios: Sequence[float] = (0.5, 1.0, 2.0),
-        pre_nms_top_n_train: int = 2000,
-        pre_nms_top_n_test: int = 1000,
-        post_nms_top_n_train: int = 512,
-        post_nms_top_n_test: int = 300,
-        nms_thresh: float = 0.7,
-        min_size: float = 1e-3,
+        in_channels: int = 256,  # mono3d.neck.NeckConfig's c (the rpn may not import the neck)
+        anchor_sizes: Sequence[Sequence[float]] = _RPN.anchor_sizes,
+        aspect_ratios: Sequence[float] = _RPN.aspect_ratios,
+        pre_nms_top_n_train: int = _RPN.pre_nms_top_n_train,
+        pre_nms_top_n_test: int = _RPN.pre_nms_top_n_test,
+        post_nms_top_n_train: int = _RPN.post_nms_top_n_train,
+        post_nms_top_n_test: int = _RPN.post_nms_top_n_test,
+        nms_thresh: float = _RPN.nms_thresh,
+        min_size: float = _RPN.min_size,
     ) -> None:
         super().__init__()
         counts = {
@@ -73,18 +76,9 @@ class RPN(nn.Module):
 
     @classmethod
     def from_config(cls, cfg: RPNConfig, *, in_channels: int) -> "RPN":
-        """The RPN an :class:`RPNConfig` describes, on a neck with ``in_channels``."""
-        return RPN(
-            in_channels=in_channels,
-            anchor_sizes=cfg.anchor_sizes,
-            aspect_ratios=cfg.aspect_ratios,
-            pre_nms_top_n_train=cfg.pre_nms_top_n_train,
-            pre_nms_top_n_test=cfg.pre_nms_top_n_test,
-            post_nms_top_n_train=cfg.post_nms_top_n_train,
-            post_nms_top_n_test=cfg.post_nms_top_n_test,
-            nms_thresh=cfg.nms_thresh,
-            min_size=cfg.min_size,
-        )
+        """The RPN an :class:`RPNConfig` describes (every field, forwarded as is), on a neck
+        with ``in_channels``."""
+        return cls(in_channels=in_channels, **dict(cfg))
 
     @property
     def num_anchors_per_location(self) -> int:
