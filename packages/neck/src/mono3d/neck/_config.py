@@ -4,7 +4,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class NeckConfig(BaseModel):
-    """FPN settings. out_channels: channels c of every output level (256 as torchvision)."""
+    """FPN settings, the one home of the neck's defaults (torchvision's).
+
+    out_channels: channels c of every output level."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -4,6 +4,7 @@ Shape shorthand (mono3d.contracts glossary): b batch, h4/w4 the stride-4 size, c
 backbone channels, c the neck's channels.
 """
 
+import dataclasses
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -14,7 +15,9 @@ from mono3d.contracts import BackboneFeatures, ContractError, NeckFeatures, cont
 
 from ._config import NeckConfig
 
-LEVELS: tuple[str, str, str] = ("s2", "s3", "s4")
+#: the pyramid levels, in stride order: the fields of the contract's ``NeckFeatures``
+LEVELS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(NeckFeatures))
+_NECK = NeckConfig()
 
 
 class FPN(nn.Module):
@@ -23,12 +26,17 @@ class FPN(nn.Module):
     pooled level: the outputs are the three input strides (4, 8, 16), c channels each.
 
     Keyword-only arguments:
-        in_channels: the backbone's (c2, c3, c4), e.g. ``ResNet.out_channels``.
-        out_channels: c (``out_channels`` attribute), 256 by default.
+        in_channels: the backbone's (c2, c3, c4), e.g. ``ResNet.out_channels``; by default
+            ResNet50's.
+        out_channels: c (``out_channels`` attribute); default: :class:`NeckConfig`'s.
     """
 
     def __init__(
-        self, *, in_channels: Sequence[int] = (256, 512, 1024), out_channels: int = 256
+        self,
+        *,
+        # mono3d.backbone.STAGE_CHANNELS[50] (the neck may not import the backbone)
+        in_channels: Sequence[int] = (256, 512, 1024),
+        out_channels: int = _NECK.out_channels,
     ) -> None:
         super().__init__()
         in_channels = tuple(int(c) for c in in_channels)
@@ -44,8 +52,9 @@ class FPN(nn.Module):
 
     @classmethod
     def from_config(cls, cfg: NeckConfig, *, in_channels: Sequence[int]) -> "FPN":
-        """The neck a :class:`NeckConfig` describes, on a backbone with ``in_channels``."""
-        return FPN(in_channels=in_channels, out_channels=cfg.out_channels)
+        """The neck a :class:`NeckConfig` describes (every field, forwarded as is), on a
+        backbone with ``in_channels``."""
+        return cls(in_channels=in_channels, **dict(cfg))
 
     @contract
     def forward(self, features: BackboneFeatures) -> NeckFeatures:
