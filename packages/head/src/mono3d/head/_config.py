@@ -1,22 +1,30 @@
 """The RoI head's configuration (data only; ``RoIHead.from_config`` maps it to arguments)."""
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mono3d.geometry import DEFAULT_CLASSES, DEFAULT_NUM_BINS
+
+#: whose box the 3D branch reads (its geometry, its RoIAlign crop)
+Source = Literal["proposal", "refined"]
+SOURCES: tuple[str, ...] = get_args(Source)
+
 
 class HeadConfig(BaseModel):
-    """RoI head settings.
+    """RoI head settings: the one home of the head's defaults (torchvision's box head).
 
-    num_classes: C, categories including background (index 0); 4 = background, Car,
-        Pedestrian, Cyclist. num_bins: B, MultiBin yaw bins.
-    roi_size: side of the RoIAlign output (7). sampling_ratio: RoIAlign samples per bin (2).
-    fc_dim: width of the two fully connected layers (1024).
+    num_classes: C, categories including background (index 0); by default the model-wide
+        ``DEFAULT_CLASSES`` + background. num_bins: B, MultiBin yaw bins (by default the
+        model-wide ``DEFAULT_NUM_BINS``). Inside a ``DetectorConfig`` both follow its
+        ``classes`` and ``num_bins``.
+    roi_size: side of the RoIAlign output. sampling_ratio: RoIAlign samples per bin.
+    fc_dim: width of the two fully connected layers.
     canonical_scale / canonical_level: FPN level mapping; a box of sqrt(area) =
         canonical_scale pixels pools from level canonical_level (4 = s4, stride 16).
     geometry: the 3D outputs also read the proposal's intrinsics-normalised geometry
         (edges as ray slopes, log size; the head then needs the calib). geometry_dim: width
-        of the two layers that embed it (64). geometry_source: whose geometry, the
+        of the two layers that embed it. geometry_source: whose geometry, the
         proposal's or its refined box's (``refined``: the head's own 2D deltas applied, no
         gradient; less proposal jitter). pool_3d: whose RoIAlign crop the 3D, uncertainty
         and yaw outputs read, the proposal's or its refined box's (``refined``: pooled a
@@ -25,8 +33,8 @@ class HeadConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    num_classes: int = Field(default=4, ge=2)
-    num_bins: int = Field(default=12, ge=1)
+    num_classes: int = Field(default=len(DEFAULT_CLASSES) + 1, ge=2)
+    num_bins: int = Field(default=DEFAULT_NUM_BINS, ge=1)
     roi_size: int = Field(default=7, ge=1)
     sampling_ratio: int = Field(default=2, ge=0)
     fc_dim: int = Field(default=1024, ge=1)
@@ -34,5 +42,5 @@ class HeadConfig(BaseModel):
     canonical_level: int = Field(default=4, ge=0)
     geometry: bool = True
     geometry_dim: int = Field(default=64, ge=1)
-    geometry_source: Literal["proposal", "refined"] = "refined"
-    pool_3d: Literal["proposal", "refined"] = "refined"
+    geometry_source: Source = "refined"
+    pool_3d: Source = "refined"

@@ -5,6 +5,9 @@ Shape shorthand (mono3d.contracts glossary): b batch, h4/w4 the stride-4 size, c
 channels, Nhd proposals per image, C categories incl. background, B yaw bins.
 """
 
+import dataclasses
+import math
+
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
@@ -12,19 +15,22 @@ from torchvision.ops import MultiScaleRoIAlign
 from torchvision.ops.poolers import initLevelMapper
 
 from mono3d.contracts import ContractError, HeadOutput, NeckFeatures, contract
-from mono3d.geometry import DEFAULT_REFINE_WEIGHTS, decode_box2d
+from mono3d.geometry import DEFAULT_REFINE_WEIGHTS, PYRAMID_STRIDES, decode_box2d
 
-from ._config import HeadConfig
+from ._config import SOURCES, HeadConfig
 from ._geometry import GEOMETRY_FEATURES, proposal_geometry
 
-#: feature map names pooled from, and their scales (1 / stride)
-LEVELS: tuple[str, str, str] = ("s2", "s3", "s4")
-SCALES: tuple[float, float, float] = (1 / 4, 1 / 8, 1 / 16)
+#: feature map names pooled from (the fields of the contract's ``NeckFeatures``), and their
+#: scales (1 / stride, the model-wide ``PYRAMID_STRIDES``)
+LEVELS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(NeckFeatures))
+SCALES: tuple[float, ...] = tuple(1 / stride for stride in PYRAMID_STRIDES)
 #: whose geometry the 3D branch reads, and whose RoIAlign crop the 3D and yaw outputs read
-GEOMETRY_SOURCES: tuple[str, ...] = ("proposal", "refined")
-POOL_3D_SOURCES: tuple[str, ...] = ("proposal", "refined")
+GEOMETRY_SOURCES: tuple[str, ...] = SOURCES
+POOL_3D_SOURCES: tuple[str, ...] = SOURCES
 #: pyramid level numbers of s2 and s4 (level k has stride 2**k)
-MIN_LEVEL, MAX_LEVEL = 2, 4
+MIN_LEVEL = int(math.log2(PYRAMID_STRIDES[0]))
+MAX_LEVEL = int(math.log2(PYRAMID_STRIDES[-1]))
+_HEAD = HeadConfig()
 
 
 class RoIHead(nn.Module):
@@ -57,24 +63,25 @@ class RoIHead(nn.Module):
 
     Keyword-only arguments: in_channels (the neck's c), num_classes (C), num_bins (B),
     roi_size, sampling_ratio, fc_dim, canonical_scale, canonical_level, geometry,
-    geometry_dim, geometry_source, pool_3d, refine_weights (the coder's).
+    geometry_dim, geometry_source, pool_3d (defaults: :class:`HeadConfig`'s), refine_weights
+    (the coder's).
     """
 
     def __init__(
         self,
         *,
-        in_channels: int = 256,
-        num_classes: int = 4,
-        num_bins: int = 12,
-        roi_size: int = 7,
-        sampling_ratio: int = 2,
-        fc_dim: int = 1024,
-        canonical_scale: int = 224,
-        canonical_level: int = 4,
-        geometry: bool = True,
-        geometry_dim: int = 64,
-        geometry_source: str = "refined",
-        pool_3d: str = "refined",
+        in_channels: int = 256,  # mono3d.neck.NeckConfig's c (the head may not import the neck)
+        num_classes: int = _HEAD.num_classes,
+        num_bins: int = _HEAD.num_bins,
+        roi_size: int = _HEAD.roi_size,
+        sampling_ratio: int = _HEAD.sampling_ratio,
+        fc_dim: int = _HEAD.fc_dim,
+        canonical_scale: int = _HEAD.canonical_scale,
+        canonical_level: int = _HEAD.canonical_level,
+        geometry: bool = _HEAD.geometry,
+        geometry_dim: int = _HEAD.geometry_dim,
+        geometry_source: str = _HEAD.geometry_source,
+        pool_3d: str = _HEAD.pool_3d,
         refine_weights: tuple[float, float, float, float] = DEFAULT_REFINE_WEIGHTS,
     ) -> None:
         super().__init__()
@@ -148,23 +155,9 @@ class RoIHead(nn.Module):
         in_channels: int,
         refine_weights: tuple[float, float, float, float] = DEFAULT_REFINE_WEIGHTS,
     ) -> "RoIHead":
-        """The head a :class:`HeadConfig` describes, on a neck with ``in_channels``, its 2D
-        deltas read with the box coder's ``refine_weights``."""
-        return RoIHead(
-            in_channels=in_channels,
-            num_classes=cfg.num_classes,
-            num_bins=cfg.num_bins,
-            roi_size=cfg.roi_size,
-            sampling_ratio=cfg.sampling_ratio,
-            fc_dim=cfg.fc_dim,
-            canonical_scale=cfg.canonical_scale,
-            canonical_level=cfg.canonical_level,
-            geometry=cfg.geometry,
-            geometry_dim=cfg.geometry_dim,
-            geometry_source=cfg.geometry_source,
-            pool_3d=cfg.pool_3d,
-            refine_weights=refine_weights,
-        )
+        """The head a :class:`HeadConfig` describes (every field, forwarded as is), on a neck
+        with ``in_channels``, its 2D deltas read with the box coder's ``refine_weights``."""
+        return cls(in_channels=in_channels, refine_weights=refine_weights, **dict(cfg))
 
     @contract
     def pool(
