@@ -6,11 +6,11 @@ targets, ``make_auxi`` builds both, and ``select_class_from_prediction`` reduces
 class-specific head outputs to each proposal's GT class. ``TargetBuilder`` binds a config.
 """
 
+from mono3d.geometry import DEFAULT_NUM_BINS as DEFAULT_NUM_BINS
+from mono3d.geometry import DEFAULT_PRIORS as DEFAULT_PRIORS
 from mono3d.geometry import priors_tensor as priors_tensor
 
 from ._builder import TargetBuilder as TargetBuilder
-from ._config import DEFAULT_NUM_BINS as DEFAULT_NUM_BINS
-from ._config import DEFAULT_PRIORS as DEFAULT_PRIORS
 from ._config import AnchorTargetConfig as AnchorTargetConfig
 from ._config import AuxiConfig as AuxiConfig
 from ._config import ProposalTargetConfig as ProposalTargetConfig

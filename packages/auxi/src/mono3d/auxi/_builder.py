@@ -9,16 +9,10 @@ from torch import Tensor, nn
 from mono3d.contracts import Auxi, GroundTruth, RPNOutput
 from mono3d.geometry import BoxCoder
 
-from ._config import (
-    DEFAULT_ANCHOR_TARGETS,
-    DEFAULT_NUM_BINS,
-    DEFAULT_PRIORS,
-    DEFAULT_PROPOSAL_TARGETS,
-    AnchorTargetConfig,
-    AuxiConfig,
-    ProposalTargetConfig,
-)
+from ._config import AnchorTargetConfig, AuxiConfig, ProposalTargetConfig
 from ._targets import make_auxi
+
+_AUXI = AuxiConfig()
 
 
 class TargetBuilder(nn.Module):
@@ -27,7 +21,7 @@ class TargetBuilder(nn.Module):
     coder: the :class:`mono3d.geometry.BoxCoder` that encodes the head's targets (share the
     detector's, so targets and decoding agree); without one, a coder with ``priors`` ((h, w,
     l) metres per object class in class order, class 1 first) and ``num_bins`` (B) and the
-    default codec settings is built. ``priors`` (C, 3, background row 0) is the coder's
+    default codec settings is built (defaults: :class:`AuxiConfig`'s). ``priors`` (C, 3, background row 0) is the coder's
     buffer, so it follows ``.to(device)``. anchor_targets / proposal_targets: matching and
     sampling of each stage. raw_fields: also gather the per-anchor raw bbox3d / yaw /
     category, which no loss reads (``gt_feature`` holds None for them by default).
@@ -36,10 +30,10 @@ class TargetBuilder(nn.Module):
     def __init__(
         self,
         *,
-        priors: Sequence[Sequence[float]] = DEFAULT_PRIORS,
-        num_bins: int = DEFAULT_NUM_BINS,
-        anchor_targets: AnchorTargetConfig = DEFAULT_ANCHOR_TARGETS,
-        proposal_targets: ProposalTargetConfig = DEFAULT_PROPOSAL_TARGETS,
+        priors: Sequence[Sequence[float]] = _AUXI.priors,
+        num_bins: int = _AUXI.num_bins,
+        anchor_targets: AnchorTargetConfig = _AUXI.anchor,
+        proposal_targets: ProposalTargetConfig = _AUXI.proposal,
         coder: BoxCoder | None = None,
         raw_fields: bool = False,
     ) -> None:

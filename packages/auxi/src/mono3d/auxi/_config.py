@@ -3,14 +3,7 @@ functions take the same values as plain keyword arguments."""
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-#: default (h, w, l) priors in metres of the default object classes Car, Pedestrian, Cyclist
-DEFAULT_PRIORS: tuple[tuple[float, float, float], ...] = (
-    (1.53, 1.63, 3.88),
-    (1.76, 0.66, 0.84),
-    (1.74, 0.60, 1.76),
-)
-#: default number of MultiBin yaw bins
-DEFAULT_NUM_BINS = 12
+from mono3d.geometry import DEFAULT_NUM_BINS, DEFAULT_PRIORS
 
 
 def _check_thresholds(fg_iou_thresh: float, bg_iou_thresh: float) -> None:
@@ -78,7 +71,8 @@ class ProposalTargetConfig(BaseModel):
 class AuxiConfig(BaseModel):
     """Everything the target builder needs: per-stage matching/sampling, the class priors
     (h, w, l metres, one per object class in class order: index 0 is class 1) and the
-    number of yaw bins."""
+    number of yaw bins (by default the model-wide ``DEFAULT_PRIORS`` and ``DEFAULT_NUM_BINS``
+    of mono3d.geometry)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
