@@ -21,10 +21,11 @@ class TargetBuilder(nn.Module):
     coder: the :class:`mono3d.geometry.BoxCoder` that encodes the head's targets (share the
     detector's, so targets and decoding agree); without one, a coder with ``priors`` ((h, w,
     l) metres per object class in class order, class 1 first) and ``num_bins`` (B) and the
-    default codec settings is built (defaults: :class:`AuxiConfig`'s). ``priors`` (C, 3, background row 0) is the coder's
+    default codec settings is built. ``priors`` (C, 3, background row 0) is the coder's
     buffer, so it follows ``.to(device)``. anchor_targets / proposal_targets: matching and
-    sampling of each stage. raw_fields: also gather the per-anchor raw bbox3d / yaw /
-    category, which no loss reads (``gt_feature`` holds None for them by default).
+    sampling of each stage. Defaults: :class:`AuxiConfig`'s. raw_fields: also gather the
+    per-anchor raw bbox3d / yaw / category, which no loss reads (``gt_feature`` holds None for
+    them by default).
     """
 
     def __init__(

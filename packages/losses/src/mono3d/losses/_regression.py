@@ -50,7 +50,7 @@ class _HuberLoss(nn.Module):
 
 
 class Box2dRegression(_HuberLoss):
-    """RPN box regression: smooth-L1 (``beta``, default :data:`DEFAULT_BETA`) between predicted and target anchor deltas.
+    """RPN box regression: smooth-L1 (``beta``) between predicted and target anchor deltas.
 
     Summed over positive anchors (object == 1) and the 4 deltas, divided by the number of
     sampled anchors (object in {0, 1}) in the whole batch, clamped at >= 1 (torchvision's
@@ -69,7 +69,7 @@ class Box2dRegression(_HuberLoss):
 
 class Box3dRegression(_HuberLoss):
     """3D logit regression (du, dv, dz, dh, dw, dl) of the GT class's channel: smooth-L1
-    (``beta``, default :data:`DEFAULT_BETA`) summed over positive proposals and the 6 numbers, divided by the number of
+    (``beta``) summed over positive proposals and the 6 numbers, divided by the number of
     sampled proposals (object in {0, 1}), clamped at >= 1 (torchvision's box-head
     normalisation); ``normalizer="positive"`` divides by the positives instead.
     """
@@ -86,7 +86,7 @@ class Box3dRegression(_HuberLoss):
 
 class YawRegression(_HuberLoss):
     """MultiBin residual regression (GT class, GT bin; units of half a bin): smooth-L1
-    (``beta``, default :data:`DEFAULT_BETA`) summed over positive proposals, divided by the number of sampled proposals
+    (``beta``) summed over positive proposals, divided by the number of sampled proposals
     (object in {0, 1}), clamped at >= 1; ``normalizer="positive"`` divides by the positives.
     """
 
@@ -101,7 +101,7 @@ class YawRegression(_HuberLoss):
 
 
 class Box2dRefinement(_HuberLoss):
-    """The RoI head's class-specific 2D refinement (Fast R-CNN): smooth-L1 (``beta``, default :data:`DEFAULT_BETA`) between
+    """The RoI head's class-specific 2D refinement (Fast R-CNN): smooth-L1 (``beta``) between
     the GT class's predicted deltas and the target deltas of the matched box w.r.t. the
     proposal, summed over positive proposals (object == 1) and the 4 deltas, divided by the
     number of sampled proposals (object in {0, 1}), clamped at >= 1 (torchvision's
