@@ -36,9 +36,22 @@ def test_a_changed_optimiser_is_refused_with_the_field_named(trained, capsys, ov
 
 
 def test_other_config_changes_pass_with_a_note_on_exactness():
-    stored = {"model": {"a": 1}, "optim": {"name": "adamw", "lr": 1e-3}, "train": {"steps": 5}}
-    current = {"model": {"a": 1}, "optim": {"name": "adamw", "lr": 2e-3}, "train": {"steps": 9}}
-    assert refuse_changes("ckpt", stored, current) == ["optim.lr: 0.001 -> 0.002"]
+    stored = {
+        "model": {"a": 1},
+        "optim": {"name": "adamw", "lr": 1e-3},
+        "schedule": {"gamma": 0.1},
+        "train": {"steps": 5},
+    }
+    current = {"model": {"a": 1}, "optim": {"name": "adamw", "lr": 1e-3},
+               "schedule": {"gamma": 0.5}, "train": {"steps": 9}}  # fmt: skip
+    assert refuse_changes("ckpt", stored, current) == ["schedule.gamma: 0.1 -> 0.5"]
+    with pytest.raises(CheckpointError, match=r"optim\.lr: the checkpoint's optimiser holds"):
+        refuse_changes("ckpt", stored, {**current, "optim": {"name": "adamw", "lr": 2e-3}})
+    # SGD's groups hold no betas: changing them under SGD is only a note
+    sgd = {**stored, "optim": {"name": "sgd", "lr": 1e-3, "betas": [0.9, 0.999]}}
+    assert refuse_changes("ckpt", sgd, {**sgd, "optim": {**sgd["optim"], "betas": [0.8, 0.9]}}) == [
+        "optim.betas: [0.9, 0.999] -> [0.8, 0.9]"
+    ]
     with pytest.raises(CheckpointError, match=r"model\.a: 1 -> 2"):
         refuse_changes("ckpt", stored, {**current, "model": {"a": 2}})
 

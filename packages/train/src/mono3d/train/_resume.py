@@ -5,6 +5,11 @@
   moments are not SGD's momentum), the same ``optim.decay_norm_and_bias`` (it decides the
   parameter groups) and parameter groups of the same sizes holding state of the parameters'
   shapes. Anything else is refused with the field named (:class:`CheckpointError`).
+- The settings the optimiser keeps in its parameter groups (``optim.lr``,
+  ``optim.weight_decay``, and AdamW's ``betas``/``eps`` or SGD's ``momentum``/``nesterov``)
+  must be the checkpoint's too: ``Optimizer.load_state_dict`` (and the scheduler's base
+  learning rates) would silently put the stored values back, so a changed one is refused
+  with the field named rather than ignored.
 - Other differences are reported as breaking exactness, except those that do not touch the
   steps' arithmetic (:data:`EXACTNESS_NEUTRAL`) and ``train.steps`` (the usual thing to
   extend; a cosine schedule's later values follow the new total).
@@ -22,10 +27,16 @@ __all__ = ["EXACTNESS_NEUTRAL", "check_optimizer_state", "describe_changes", "re
 EXACTNESS_NEUTRAL = (
     "train.steps:", "train.progress:", "train.workers:", "train.checkpoint_interval:",
     "train.eval_interval:", "train.time_limit_minutes:", "train.timeout_minutes:",
-    "train.max_consecutive_nonfinite:", "eval.", "output.", "logger.",
+    "train.max_consecutive_nonfinite:", "data.max_image_pixels:", "eval.", "output.",
+    "logger.",
 )  # fmt: skip
 #: optimiser settings a stored optimiser state cannot follow
 _OPTIMIZER_SHAPING = ("name", "decay_norm_and_bias")
+#: per optimiser: the settings its parameter groups hold (restored from the checkpoint)
+_GROUP_SETTINGS = {
+    "adamw": ("lr", "weight_decay", "betas", "eps"),
+    "sgd": ("lr", "weight_decay", "momentum", "nesterov"),
+}
 
 
 def describe_changes(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
@@ -41,8 +52,9 @@ def describe_changes(old: dict[str, Any], new: dict[str, Any], prefix: str = "")
 
 
 def refuse_changes(path: object, stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """Raise :class:`CheckpointError` for a changed ``model`` section or optimiser shape;
-    return the other changes that break exactness (``dotted.field: old -> new``)."""
+    """Raise :class:`CheckpointError` for a changed ``model`` section, optimiser shape or
+    parameter-group setting (before anything is restored or written); return the other
+    changes that break exactness (``dotted.field: old -> new``)."""
     old_model = stored.get("model", {})
     if old_model != current["model"]:
         changes = "; ".join(describe_changes(old_model, current["model"], "model."))
@@ -57,6 +69,14 @@ def refuse_changes(path: object, stored: dict[str, Any], current: dict[str, Any]
                 f"{old_optim[field]!r}, this run asks for {new_optim[field]!r}; it cannot take "
                 f"that state (resume with optim.{field}={old_optim[field]!r}, or start a new "
                 "output.run_dir)"
+            )
+    for field in _GROUP_SETTINGS.get(str(new_optim.get("name")), ()):
+        if field in old_optim and old_optim[field] != new_optim[field]:
+            raise CheckpointError(
+                f"{path}: optim.{field}: the checkpoint's optimiser holds {old_optim[field]!r} "
+                f"in its parameter groups, this run asks for {new_optim[field]!r}; resuming "
+                f"would silently keep {old_optim[field]!r} (resume with "
+                f"optim.{field}={old_optim[field]!r}, or start a new output.run_dir)"
             )
     return [c for c in describe_changes(stored, current) if not c.startswith(EXACTNESS_NEUTRAL)]
 
