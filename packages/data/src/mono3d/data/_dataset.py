@@ -81,7 +81,7 @@ def read_image(
                         path,
                         None,
                         f"image is {width}x{height} = {width * height} pixels, more than the "
-                        f"limit of {max_pixels} (data max_image_pixels)",
+                        f"limit of {max_pixels} (data.max_image_pixels)",
                     )
                 pixels, white = _pixels(image, path)
     except KittiFormatError:

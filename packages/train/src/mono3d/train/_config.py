@@ -48,11 +48,20 @@ class DataSection(BaseModel):
     """Extra KITTI type -> class / ``ignore`` / ``drop`` rules (see mono3d.data.ClassMap)."""
     augment: AugmentConfig | None = Field(default_factory=AugmentConfig)
     """Training augmentation; None switches it off."""
+    max_image_pixels: int = Field(default=DataConfig.model_fields["max_image_pixels"].default, ge=1)
+    """Images with more pixels (width x height) are refused before decoding, naming the file
+    (training, evaluation and ``mono3d predict`` of this run's checkpoints); the default is
+    :class:`mono3d.data.DataConfig`'s."""
 
     def dataset_config(self, split: str | None, classes: tuple[str, ...]) -> DataConfig:
         """The :class:`mono3d.data.DataConfig` of one split (one place maps the fields)."""
         return DataConfig(
-            root=self.root, split=split, classes=classes, mapping=self.mapping, augment=self.augment
+            root=self.root,
+            split=split,
+            classes=classes,
+            mapping=self.mapping,
+            augment=self.augment,
+            max_image_pixels=self.max_image_pixels,
         )
 
 

@@ -9,6 +9,7 @@ from torch import nn
 
 from mono3d.data import (
     ClassMap,
+    DataConfig,
     collate,
     labels_to_sample,
     read_image,
@@ -24,7 +25,28 @@ from ._draw_frame import draw_frame
 from ._evaluate import detection_labels
 from ._precision import DEFAULT_AMP, Precision, resolve_precision
 
-__all__ = ["find_calib", "load_detector", "predict_images"]
+__all__ = ["PredictError", "find_calib", "load_detector", "predict_images"]
+
+#: the most pixels an input image may have (``data.max_image_pixels``; written once there)
+_MAX_IMAGE_PIXELS: int = DataConfig.model_fields["max_image_pixels"].default
+
+
+class PredictError(ValueError):
+    """Input images ``predict`` cannot take as given (e.g. two whose outputs would clash)."""
+
+
+def _refuse_clashing_stems(paths: Sequence[pathlib.Path]) -> None:
+    """:class:`PredictError` naming both files when two images share a stem (their result
+    files ``data/<stem>.txt`` and drawings would overwrite each other)."""
+    first: dict[str, pathlib.Path] = {}
+    for path in paths:
+        if path.stem in first:
+            raise PredictError(
+                f"{first[path.stem]} and {path}: both have frame id {path.stem!r}, so their "
+                f"outputs (data/{path.stem}.txt, images/{path.stem}.png) would overwrite each "
+                "other; predict them in separate runs (another --out)"
+            )
+        first[path.stem] = path
 
 
 def load_detector(
@@ -75,6 +97,7 @@ def predict_images(
     draw_threshold: float = 0.3,
     min_height: int = 375,
     precision: Precision | str = DEFAULT_AMP,
+    max_image_pixels: int = _MAX_IMAGE_PIXELS,
 ) -> list[pathlib.Path]:
     """Run ``detector`` on image files; write ``out_dir/data/<id>.txt`` (KITTI results) and,
     with ``draw``, ``out_dir/images/<id>.png`` (:func:`draw_frame`: the boxes scoring at
@@ -84,18 +107,18 @@ def predict_images(
     Each image's P2 comes from ``calib`` or its KITTI calib file. ``precision``: a resolved
     :class:`Precision` or a ``train.amp`` setting (default ``auto``: bf16 autocast +
     channels_last where ``device`` runs bf16 natively; the decoding stays float32).
+    Images of more than ``max_image_pixels`` pixels are refused naming the file
+    (:class:`mono3d.data.KittiFormatError`); two images of the same stem
+    (:class:`PredictError`, both named) before anything is written.
     Returns the result files written."""
-    if isinstance(precision, str):
-        precision = resolve_precision(precision, device, source="--precision")
-    precision.prepare(detector)
     paths = [pathlib.Path(p) for p in images]
     for path in paths:
         if not path.is_file():
             raise FileNotFoundError(f"image not found: {path}")
-    stems = [p.stem for p in paths]
-    duplicates = sorted({s for s in stems if stems.count(s) > 1})
-    if duplicates:
-        raise ValueError(f"several images share the frame id(s) {duplicates}; results would clash")
+    _refuse_clashing_stems(paths)
+    if isinstance(precision, str):
+        precision = resolve_precision(precision, device, source="--precision")
+    precision.prepare(detector)
     out = pathlib.Path(out_dir)
     class_map = ClassMap.build(tuple(classes))
     written: list[pathlib.Path] = []
@@ -107,7 +130,7 @@ def predict_images(
             samples.append(
                 labels_to_sample(
                     path.stem,
-                    read_image(path),
+                    read_image(path, max_pixels=max_image_pixels),
                     torch.tensor(p2, dtype=torch.float32),
                     [],
                     class_map,

@@ -129,6 +129,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         device=device,
         draw_threshold=args.draw_threshold,
         precision=precision,
+        max_image_pixels=config.data.max_image_pixels,
     )
     _LOG.info(
         f"wrote {len(written)} result files to {pathlib.Path(args.out) / 'data'} and "
@@ -462,11 +463,13 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from mono3d.logger import HistoryError
 
     from ._checkpoint import CheckpointError
+    from ._predict import PredictError
     from ._run_files import RunFileError
 
     return (
         ConfigError,
         CheckpointError,
+        PredictError,
         KittiFormatError,
         EvalInputError,
         HistoryError,
