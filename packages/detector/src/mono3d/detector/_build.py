@@ -48,10 +48,7 @@ def build_detector(config: DetectorConfig) -> Detector:
         head=head,
         coder=coder,
         targets=targets,
-        score_thresh=config.postprocess.score_thresh,
-        nms_thresh=config.postprocess.nms_thresh,
-        detections_per_image=config.postprocess.detections_per_image,
-        score=config.postprocess.score,
+        **dict(config.postprocess),  # every post-processing field, as is
     )
 
 

@@ -1,37 +1,44 @@
 """``DetectorConfig``: the whole model as data, composed of each block's own config.
 
-The object classes and yaw bins are stated once here; the head's output sizes (C = classes
-+ 1, B) and the target builder's priors are derived from them, never repeated.
+The object classes and yaw bins are stated once here (their defaults are the model-wide
+vocabulary of mono3d.geometry); the head's output sizes (C = classes + 1, B) and the target
+builder's priors are derived from them, never repeated. Each block's defaults are its own
+config's.
 """
 
 import pathlib
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
 from mono3d.auxi import AnchorTargetConfig, ProposalTargetConfig
 from mono3d.backbone import BackboneConfig
 from mono3d.contracts import LossOutput
-from mono3d.geometry import DEFAULT_REFINE_WEIGHTS, DepthReference
+from mono3d.geometry import (
+    DEFAULT_CLASSES,
+    DEFAULT_NUM_BINS,
+    DEFAULT_REFINE_WEIGHTS,
+    KITTI_CLASS_PRIORS,
+    DepthReference,
+)
 from mono3d.head import HeadConfig
+from mono3d.losses import DEFAULT_BETA, Normalizer
 from mono3d.neck import NeckConfig
 from mono3d.rpn import RPNConfig
 
 from ._config_io import load_config
 
-#: KITTI mean (h, w, l) in metres of the usual classes (docs/DESIGN.md section 4)
-DEFAULT_CLASS_PRIORS: dict[str, tuple[float, float, float]] = {
-    "Car": (1.53, 1.63, 3.88),
-    "Pedestrian": (1.76, 0.66, 0.84),
-    "Cyclist": (1.74, 0.60, 1.76),
-    "Van": (2.21, 1.90, 5.08),
-    "Truck": (3.25, 2.59, 10.11),
-    "Person_sitting": (1.27, 0.59, 0.80),
-    "Tram": (3.53, 2.54, 16.09),
-}
+#: KITTI mean (h, w, l) in metres of the usual classes: mono3d.geometry's
+#: ``KITTI_CLASS_PRIORS`` (the same object; docs/DESIGN.md section 4)
+DEFAULT_CLASS_PRIORS: dict[str, tuple[float, float, float]] = KITTI_CLASS_PRIORS
 
 #: a loss term's name: one of ``LossOutput.TERMS`` (the bundle is their one home)
 LossTerm = Literal[LossOutput.TERMS]  # type: ignore[valid-type]
+#: what trains the depth logit dz, and what the post-processing ranks by
+Depth = Literal["huber", "laplacian"]
+DEPTHS: tuple[str, ...] = get_args(Depth)
+Score = Literal["2d", "3d"]
+SCORES: tuple[str, ...] = get_args(Score)
 
 
 class LossConfig(BaseModel):
@@ -52,13 +59,14 @@ class LossConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     weights: dict[LossTerm, float] = Field(default_factory=dict)
-    beta: float = Field(1.0 / 9.0, ge=0.0)
-    normalizer: Literal["sampled", "positive"] = "positive"
-    depth: Literal["huber", "laplacian"] = "laplacian"
+    beta: float = Field(DEFAULT_BETA, ge=0.0)
+    normalizer: Normalizer = "positive"
+    depth: Depth = "laplacian"
 
 
 class PostprocessConfig(BaseModel):
-    """Detection post-processing (torchvision's box-head defaults) and the score.
+    """Detection post-processing (torchvision's box-head defaults) and the score: the one
+    home of the defaults of ``Detector`` and ``postprocess``.
 
     score: ``3d`` ranks detections by ``p_cls * exp(-sigma_z)``, sigma_z = z * exp(s) the
     predicted depth uncertainty in metres (s the head's depth log-sigma); ``2d`` by the
@@ -70,7 +78,7 @@ class PostprocessConfig(BaseModel):
     score_thresh: float = Field(0.05, ge=0.0, lt=1.0)
     nms_thresh: float = Field(0.5, gt=0.0, le=1.0)
     detections_per_image: int = Field(100, ge=1)
-    score: Literal["2d", "3d"] = "3d"
+    score: Score = "3d"
 
 
 class CoderConfig(BaseModel):
@@ -105,16 +113,20 @@ class DetectorConfig(BaseModel):
 
     classes: object class names; category k (1-based) is ``classes[k-1]``, 0 background.
     priors: (h, w, l) metres per class name; classes not listed take the KITTI means in
-    ``DEFAULT_CLASS_PRIORS``. num_bins: MultiBin yaw bins B.
+    ``DEFAULT_CLASS_PRIORS``. num_bins: MultiBin yaw bins B. The default classes and bins
+    are the model-wide ``DEFAULT_CLASSES`` and ``DEFAULT_NUM_BINS`` of mono3d.geometry.
+    ``head.num_classes`` and ``head.num_bins`` follow ``classes`` and ``num_bins`` (written
+    into ``head`` before validation, so a resolved config shows them; a contradicting value
+    is refused).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    classes: tuple[str, ...] = Field(("Car", "Pedestrian", "Cyclist"), min_length=1)
+    classes: tuple[str, ...] = Field(DEFAULT_CLASSES, min_length=1)
     priors: dict[str, tuple[PositiveFloat, PositiveFloat, PositiveFloat]] = Field(
         default_factory=dict
     )
-    num_bins: int = Field(12, ge=1)
+    num_bins: int = Field(DEFAULT_NUM_BINS, ge=1)
     backbone: BackboneConfig = BackboneConfig()
     neck: NeckConfig = NeckConfig()
     rpn: RPNConfig = RPNConfig()

@@ -1,7 +1,6 @@
 """The Criterion: targets (auxi) -> class selection -> the eight losses -> ``LossOutput``."""
 
 from collections.abc import Mapping
-from typing import Literal
 
 import torch
 from torch import nn
@@ -26,7 +25,10 @@ from mono3d.losses import (
     YawRegression,
 )
 
+from ._config import DEPTHS, Depth, LossConfig
 from ._detector import DetectorOutput
+
+_LOSS = LossConfig()
 
 #: the default weight of every loss term
 DEFAULT_WEIGHTS: dict[str, float] = dict.fromkeys(LossOutput.TERMS, 1.0)
@@ -40,7 +42,8 @@ class Criterion(nn.Module):
     term (names of ``LossOutput.TERMS``; missing ones are 1), the Huber ``beta`` and the
     ``normalizer`` of the 3D, yaw-residual and depth-uncertainty losses (``positive`` or
     ``sampled``) and what trains the depth logit (``depth``: ``laplacian``, the NLL on the
-    decoded log-depth residual, or ``huber``; see ``LossConfig``). No learnable state.
+    decoded log-depth residual, or ``huber``; see ``LossConfig``, whose defaults these are).
+    No learnable state.
 
     The 3D, yaw and depth-uncertainty terms read ``gt_aligned.object3d`` (objects too small
     or too far for 3D are left out); category and 2D refinement read ``object``.
@@ -53,12 +56,12 @@ class Criterion(nn.Module):
         anchor_targets: AnchorTargetConfig | None = None,
         proposal_targets: ProposalTargetConfig | None = None,
         weights: Mapping[str, float] | None = None,
-        beta: float = 1.0 / 9.0,
-        normalizer: Normalizer = "positive",
-        depth: Literal["huber", "laplacian"] = "laplacian",
+        beta: float = _LOSS.beta,
+        normalizer: Normalizer = _LOSS.normalizer,
+        depth: Depth = _LOSS.depth,
     ) -> None:
         super().__init__()
-        if depth not in ("huber", "laplacian"):
+        if depth not in DEPTHS:
             raise ValueError(f"depth must be 'huber' or 'laplacian', got {depth!r}")
         unknown = set(weights or {}) - set(LossOutput.TERMS)
         if unknown:

@@ -20,7 +20,10 @@ from mono3d.contracts import (
 )
 from mono3d.geometry import BoxCoder
 
-from ._postprocess import SCORES, postprocess
+from ._config import SCORES, PostprocessConfig
+from ._postprocess import postprocess
+
+_POSTPROCESS = PostprocessConfig()
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,7 +100,7 @@ class Detector(nn.Module):
     ``coder`` (the :class:`mono3d.geometry.BoxCoder` that decodes the head's outputs; hand
     the same object to the Criterion), ``targets`` (a :class:`mono3d.auxi.TargetBuilder`
     sharing that coder, or None) and the post-processing settings used by :meth:`predict`
-    (``score`` ``3d`` or ``2d``).
+    (``score`` ``3d`` or ``2d``; defaults: :class:`PostprocessConfig`'s).
 
     With ``targets``, a forward given ``gt`` samples the training targets after the RPN and
     before the head, as torchvision's RoI heads do, and hands the head the rows whose 3D
@@ -114,10 +117,10 @@ class Detector(nn.Module):
         head: nn.Module,
         coder: BoxCoder,
         targets: TargetBuilder | None = None,
-        score_thresh: float = 0.05,
-        nms_thresh: float = 0.5,
-        detections_per_image: int = 100,
-        score: str = "3d",
+        score_thresh: float = _POSTPROCESS.score_thresh,
+        nms_thresh: float = _POSTPROCESS.nms_thresh,
+        detections_per_image: int = _POSTPROCESS.detections_per_image,
+        score: str = _POSTPROCESS.score,
     ) -> None:
         super().__init__()
         if score not in SCORES:

@@ -24,8 +24,9 @@ from mono3d.geometry import BoxCoder
 from mono3d.losses import LOG_SIGMA_RANGE
 from mono3d.rpn import nms_keep_mask
 
-#: the scores ``postprocess`` can rank by
-SCORES: tuple[str, ...] = ("2d", "3d")
+from ._config import SCORES, PostprocessConfig
+
+_POSTPROCESS = PostprocessConfig()
 
 
 def _gather_rows(values: Tensor, index: Tensor) -> Tensor:
@@ -82,17 +83,17 @@ def postprocess(
     coder: BoxCoder,
     *,
     image_size: Int[Tensor, "b 2"] | None = None,
-    score_thresh: float = 0.05,
-    nms_thresh: float = 0.5,
-    detections_per_image: int = 100,
-    score: str = "3d",
+    score_thresh: float = _POSTPROCESS.score_thresh,
+    nms_thresh: float = _POSTPROCESS.nms_thresh,
+    detections_per_image: int = _POSTPROCESS.detections_per_image,
+    score: str = _POSTPROCESS.score,
 ) -> Detections:
     """Detections (K = ``detections_per_image`` per image, padded) from the head outputs.
 
     head: HeadOutput over the (b, Nhd) proposals; proposals Float[b Nhd 4] pixels;
     proposal_valid Bool[b Nhd]; calib Float[b 3 4]; coder: the detector's box coder;
     image_size Int[b 2] (height, width) the refined boxes are clipped to (none: not clipped);
-    score: ``3d`` or ``2d`` (see the module docstring).
+    score: ``3d`` or ``2d`` (see the module docstring). Defaults: :class:`PostprocessConfig`'s.
     """
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, got {score!r}")
