@@ -3,6 +3,8 @@
 import os
 import pathlib
 import re
+import struct
+import zlib
 
 import pytest
 
@@ -61,3 +63,24 @@ def step_folder(kitti_sample, tmp_path):
     (step / "metrics.txt").write_text("the AP table of the run\n")
     (step / "metrics.json").write_text("{}\n")
     return step
+
+
+def _wide_png(width: int, height: int) -> bytes:
+    """A valid all-black 8-bit greyscale PNG of width x height made of zero rows, compressed
+    (a few KiB even at 12000 x 4000)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * ((width + 1) * height), 9)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="session")
+def wide_png():
+    """Callable (width, height) -> the bytes of a valid, tiny, all-black greyscale PNG."""
+    return _wide_png

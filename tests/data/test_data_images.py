@@ -4,7 +4,6 @@ any file that does not decode a one-line ``KittiFormatError`` naming it (fuzzed)
 import io
 import pathlib
 import tempfile
-import zlib
 
 import numpy as np
 import pytest
@@ -53,30 +52,15 @@ def test_32_bit_images_are_refused(tmp_path):
         read_image(path)
 
 
-def _wide_png(width: int, height: int) -> bytes:
-    """A valid greyscale PNG of width x height made of zero rows, compressed (a few KiB)."""
-    import struct
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    rows = zlib.compress(b"\x00" * ((width + 1) * height), 9)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
-    )
-
-
-def test_an_image_over_the_size_limit_is_refused_before_decoding(tmp_path):
+def test_an_image_over_the_size_limit_is_refused_before_decoding(tmp_path, wide_png):
     path = tmp_path / "huge.png"
-    path.write_bytes(_wide_png(12000, 4000))  # 48 Mpixel: 576 MB as float32 RGB
+    path.write_bytes(wide_png(12000, 4000))  # 48 Mpixel: 576 MB as float32 RGB
     default = DataConfig.model_fields["max_image_pixels"].default
     assert 12000 * 4000 > default
     with pytest.raises(KittiFormatError, match=r"huge\.png: image is 12000x4000 = 48000000 pixels"):
         read_image(path)
     small = tmp_path / "small.png"
-    small.write_bytes(_wide_png(64, 32))
+    small.write_bytes(wide_png(64, 32))
     assert read_image(small, max_pixels=64 * 32).shape == (3, 32, 64)
     with pytest.raises(KittiFormatError, match="more than the limit of 2047"):
         read_image(small, max_pixels=2047)

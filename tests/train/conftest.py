@@ -96,3 +96,15 @@ def run_cli():
         )
 
     return run
+
+
+@pytest.fixture(scope="module")
+def trained(config_writer, tmp_path_factory):
+    """A one-step run with its checkpoint (one per test module): the config's path; the run
+    folder is ``trained.parent / "run"``."""
+    from mono3d.train.cli import main
+
+    folder = tmp_path_factory.mktemp("trained")
+    config = config_writer(folder, "run", "train.steps=1")
+    assert main(["train", str(config)]) == 0
+    return config

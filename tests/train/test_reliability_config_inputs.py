@@ -3,8 +3,6 @@ duplicate YAML keys, non-integers for integer fields, images over ``data.max_ima
 ``predict`` images whose outputs would clash (nothing written)."""
 
 import shutil
-import struct
-import zlib
 
 import pytest
 
@@ -16,29 +14,6 @@ def _one_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err
     return lines[0]
-
-
-def _wide_png(width: int, height: int) -> bytes:
-    """A valid all-black 8-bit greyscale PNG of any size in a few bytes (zeros compress)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    rows = zlib.compress(b"\x00" * ((width + 1) * height), 9)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
-    )
-
-
-@pytest.fixture(scope="module")
-def trained(config_writer, tmp_path_factory):
-    """A one-step run with its checkpoint."""
-    folder = tmp_path_factory.mktemp("inputs")
-    config = config_writer(folder, "run", "train.steps=1")
-    assert main(["train", str(config)]) == 0
-    return config
 
 
 def test_a_duplicated_section_is_refused_naming_file_line_and_key(make_config, tmp_path, run_cli):
@@ -100,9 +75,9 @@ def test_the_image_limit_defaults_to_the_data_blocks(make_config):
     assert load_train_config(make_config("default")).data.max_image_pixels == default
 
 
-def test_predict_refuses_an_image_over_the_limit(trained, tiny_data, tmp_path, capsys):
+def test_predict_refuses_an_image_over_the_limit(trained, tiny_data, tmp_path, capsys, wide_png):
     huge = tmp_path / "huge.png"
-    huge.write_bytes(_wide_png(12000, 4000))
+    huge.write_bytes(wide_png(12000, 4000))
     calib = next((tiny_data / "training" / "calib").glob("*.txt"))
     out = tmp_path / "out"
     checkpoint = trained.parent / "run" / "checkpoint.pt"

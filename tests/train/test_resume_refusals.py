@@ -9,15 +9,6 @@ from mono3d.train._resume import check_optimizer_state, refuse_changes
 from mono3d.train.cli import main
 
 
-@pytest.fixture(scope="module")
-def trained(config_writer, tmp_path_factory):
-    """A one-step run with its checkpoint."""
-    folder = tmp_path_factory.mktemp("refusals")
-    config = config_writer(folder, "run", "train.steps=1")
-    assert main(["train", str(config)]) == 0
-    return config
-
-
 @pytest.mark.parametrize(
     ("override", "field"),
     [("optim.name=sgd", "optim.name"), ("optim.decay_norm_and_bias=true",

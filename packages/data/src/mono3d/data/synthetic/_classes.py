@@ -1,10 +1,13 @@
 """KITTI-like object sizes and the colours synthetic objects are drawn in."""
 
-#: (mean, std) of (h, w, l) in metres for the sampled classes (KITTI training statistics)
+from mono3d.geometry import KITTI_CLASS_PRIORS
+
+#: (mean, std) of (h, w, l) in metres for the sampled classes (KITTI training statistics;
+#: the means are the model's class priors, mono3d.geometry.KITTI_CLASS_PRIORS)
 KITTI_SIZES: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
-    "Car": ((1.53, 1.63, 3.88), (0.14, 0.10, 0.43)),
-    "Pedestrian": ((1.76, 0.66, 0.84), (0.11, 0.14, 0.23)),
-    "Cyclist": ((1.74, 0.60, 1.76), (0.09, 0.12, 0.18)),
+    "Car": (KITTI_CLASS_PRIORS["Car"], (0.14, 0.10, 0.43)),
+    "Pedestrian": (KITTI_CLASS_PRIORS["Pedestrian"], (0.11, 0.14, 0.23)),
+    "Cyclist": (KITTI_CLASS_PRIORS["Cyclist"], (0.09, 0.12, 0.18)),
 }
 
 #: default class frequencies of sampled scenes
