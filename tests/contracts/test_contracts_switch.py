@@ -1,6 +1,7 @@
 """The checking switch turns off exactly the checks contracts/README.md lists, each kind
-tested on and off: a ``@contract`` argument, a return value, a bundle field, a dimension
-shared across bundle fields, a bundle's value rule, and ``check_same_batch``."""
+tested on and off: a ``@contract`` argument, a return value, a dimension a bundle argument
+shares with another argument, a bundle field, a dimension shared across bundle fields, one
+shared with a nested bundle, a bundle's value rule, and ``check_same_batch``."""
 
 import json
 import os
@@ -18,7 +19,8 @@ KINDS_SOURCE = textwrap.dedent(
     import torch
     from jaxtyping import Float
     from torch import Tensor
-    from mono3d.contracts import GroundTruth, Images, check_same_batch, contract
+    from mono3d.contracts import Auxi, GroundTruth, Images, check_same_batch, contract
+    from mono3d.contracts import GtAligned, GtFeature
 
     @contract
     def shift(boxes: Float[Tensor, "b n 4"], by: Float[Tensor, " b"]) -> Float[Tensor, "b n 4"]:
@@ -27,6 +29,22 @@ KINDS_SOURCE = textwrap.dedent(
     @contract
     def widen(boxes: Float[Tensor, "b n 4"]) -> Float[Tensor, "b n 4"]:
         return torch.cat([boxes, boxes[..., :1]], dim=-1)
+
+    @contract
+    def matched(gt: GroundTruth, anchors: Float[Tensor, "b N 4"]) -> Float[Tensor, "b N 4"]:
+        return anchors
+
+    def targets(b, per_anchor):
+        rows = 5 if per_anchor else 3
+        widths = dict(bbox2d=4, bbox3d=6, bbox3d_logit=6, bbox2d_logit=4)
+        cls = GtFeature if per_anchor else GtAligned
+        ints = ("object", "category", "yaw_category", "object3d")
+        return cls(**{
+            f.name: torch.zeros(
+                b, rows, widths.get(f.name, 1), dtype=torch.int64 if f.name in ints else None
+            )
+            for f in cls.__dataclass_fields__.values()
+        })
 
     def ground_truth(n_valid):
         return dict(
@@ -41,8 +59,14 @@ KINDS_SOURCE = textwrap.dedent(
     KINDS = {
         "argument": lambda: shift(torch.zeros(2, 3, 4), torch.zeros(3)),
         "return": lambda: widen(torch.zeros(2, 3, 4)),
+        "bundle argument dim": lambda: matched(
+            GroundTruth(**ground_truth(3)), torch.zeros(3, 5, 4)
+        ),
         "bundle field": lambda: GroundTruth(**{**ground_truth(3), "yaw": torch.zeros(2, 3)}),
         "cross-field dim": lambda: GroundTruth(**ground_truth(4)),
+        "nested bundle dim": lambda: Auxi(
+            gt_feature=targets(2, True), gt_aligned=targets(3, False)
+        ),
         "bundle value rule": lambda: Images(
             images=torch.zeros(1, 3, 40, 64),
             calib=torch.zeros(1, 3, 4),
@@ -121,8 +145,10 @@ def test_environment_switch_turns_off_every_kind_and_checks_true_only_the_bundle
     assert report["on_again"] == {
         "argument": "passed",
         "return": "passed",
+        "bundle argument dim": "passed",
         "bundle field": "ContractError",
         "cross-field dim": "ContractError",
+        "nested bundle dim": "ContractError",
         "bundle value rule": "ContractError",
         "check_same_batch": "ContractError",
     }

@@ -3,8 +3,11 @@
 jaxtyping reports a violation as a multi-line dump of every argument and axis, and cannot
 say which argument bound a disagreeing dimension. :func:`explain_call` replays the call's
 arguments (and its return value) in signature order through a :class:`~._spec.Scope`, the
-same one bundles check their fields with, and returns the first violation as one line.
-It only runs after jaxtyping + beartype have rejected a call.
+same one bundles check their fields with, and returns the first violation as one line. A
+bundle argument's fields bind their dims in that scope too (``features.s2`` binds b), so a
+later argument that disagrees is told which field bound the size. It only runs after a call
+was rejected: by jaxtyping + beartype, or by ``contract``'s comparison of the sizes a bundle
+argument shares with the others.
 """
 
 import inspect
@@ -15,6 +18,7 @@ from typing import Any
 
 from beartype.door import is_bearable
 
+from ._bundle import Bundle, check_fields
 from ._spec import Scope, describe, hint_text, optional_of, tensor_spec
 
 #: What :func:`explain_call` gets as the return value when the arguments were rejected.
@@ -41,9 +45,18 @@ def _article(hint: Any) -> str:
     return hint_text(hint)
 
 
-def check_value(prefix: str, label: str, hint: Any, value: Any, scope: Scope) -> str | None:
+def check_value(
+    prefix: str,
+    label: str,
+    hint: Any,
+    value: Any,
+    scope: Scope,
+    field_prefix: Callable[[str], str] | None = None,
+) -> str | None:
     """The one-line message if ``value`` does not satisfy ``hint`` in ``scope``, else None
-    (binding the dims of the tensors it holds)."""
+    (binding the dims of the tensors it holds; with ``field_prefix``, a bundle's fields'
+    too: those are named ``label.field`` and their messages start with
+    ``field_prefix(label.field)``)."""
     spec = tensor_spec(hint)
     if spec is not None:
         return scope.check(prefix, label, label, spec, value)
@@ -51,13 +64,15 @@ def check_value(prefix: str, label: str, hint: Any, value: Any, scope: Scope) ->
         if value is None:
             return None
         inner = next(arg for arg in typing.get_args(hint) if arg is not type(None))
-        return check_value(prefix, label, inner, value, scope)
+        return check_value(prefix, label, inner, value, scope, field_prefix)
     args = typing.get_args(hint)
     if typing.get_origin(hint) is tuple and args and args[-1] is not Ellipsis:
         if not isinstance(value, tuple) or len(value) != len(args):
             return f"{prefix}: expected {hint_text(hint)}, got {_described(value)}"
         for index, (item_hint, item) in enumerate(zip(args, value, strict=True)):
-            message = check_value(f"{prefix}[{index}]", f"{label}[{index}]", item_hint, item, scope)
+            message = check_value(
+                f"{prefix}[{index}]", f"{label}[{index}]", item_hint, item, scope, field_prefix
+            )
             if message is not None:
                 return message
         return None
@@ -65,7 +80,13 @@ def check_value(prefix: str, label: str, hint: Any, value: Any, scope: Scope) ->
         fits = is_bearable(value, hint)
     except Exception:  # a hint beartype cannot decide on its own: not the culprit
         return None
-    return None if fits else f"{prefix}: expected {_article(hint)}, got {_described(value)}"
+    if not fits:
+        return f"{prefix}: expected {_article(hint)}, got {_described(value)}"
+    if field_prefix is not None and isinstance(value, Bundle):
+        deferred: list[Any] = []
+        message = check_fields(scope, value, label, label, field_prefix, deferred)
+        return message if message is not None else scope.check_deferred(deferred)
+    return None
 
 
 def returned_value(error: BaseException) -> Any:
@@ -102,22 +123,27 @@ def explain_call(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     returned: Any,
-    error: BaseException,
-) -> str:
-    """The one-line message for a call of ``fn`` that jaxtyping + beartype rejected.
+    error: BaseException | None = None,
+) -> str | None:
+    """The one-line message for a call of ``fn`` that was rejected.
 
     ``returned`` is what ``fn`` returned (a return-value violation), or
-    :data:`NOT_RETURNED` when the arguments were rejected. Falls back to jaxtyping's own report,
-    flattened to one line, if the replay finds nothing wrong.
+    :data:`NOT_RETURNED` when the arguments were rejected. If the replay finds nothing
+    wrong: jaxtyping's own report ``error``, flattened to one line, or None without one.
     """
     signature = inspect.signature(fn)
     hints = _hints(fn)
     scope = Scope()
+    fallback = None if error is None else f"{name}: {_one_line(error)}"
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError:
-        return f"{name}: {_one_line(error)}"
+        return fallback
     bound.apply_defaults()
+
+    def parameter(label: str) -> str:
+        return f"{name}: parameter '{label}'"
+
     for pname, value in bound.arguments.items():
         if pname not in hints:
             continue
@@ -129,13 +155,17 @@ def explain_call(
         else:
             items = [(pname, value)]
         for label, item in items:
-            message = check_value(f"{name}: parameter '{label}'", label, hints[pname], item, scope)
+            message = check_value(parameter(label), label, hints[pname], item, scope, parameter)
             if message is not None:
                 return message
     if "return" in hints and returned is not NOT_RETURNED:
         message = check_value(
-            f"{name}: return value", "return value", hints["return"], returned, scope
+            f"{name}: return value",
+            "return value",
+            hints["return"],
+            returned,
+            scope,  # a returned bundle's dims are its own: not bound here
         )
         if message is not None:
             return message
-    return f"{name}: {_one_line(error)}"
+    return fallback

@@ -7,7 +7,7 @@ tensor against a spec in that scope (binding its new dims) and, when it does not
 returns the one-line message every contract violation carries::
 
     RoIHead.forward: parameter 'proposals': expected (b=2, Nhd, 4) float, got (3, 100, 4)
-    float32; proposals has b=3, but b=2 was bound by features (2, 128, 32, 104)
+    float32; proposals has b=3, but b=2 was bound by features.s2 (2, 128, 32, 104)
 
 (one line in the real message). Bundles check their fields with a scope; ``@contract``
 functions are checked by jaxtyping + beartype and replay their arguments through a scope
@@ -119,6 +119,18 @@ def tensor_spec(annotation: Any) -> TensorSpec | None:
     raw = annotation.dtypes
     dtypes = frozenset(str(d) for d in raw) if isinstance(raw, (list, tuple)) else None
     return TensorSpec(dims, variadic, dtypes, _dtype_text(annotation, dtypes))
+
+
+@functools.cache
+def name_axes(spec: TensorSpec) -> tuple[tuple[str, int], ...]:
+    """(name, axis) of every plain named dim of ``spec`` (``b`` in ``b Nhd 4``; not ``#b``,
+    ``h4/2`` or ``*batch``); axes after a variadic dim count from the end."""
+    out = []
+    for i, dim in enumerate(spec.dims):
+        if dim.kind == NAME and not dim.broadcast:
+            after = spec.variadic is not None and i > spec.variadic
+            out.append((dim.name, i - len(spec.dims) if after else i))
+    return tuple(out)
 
 
 class Scope:

@@ -11,6 +11,8 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+import torch
+
 _OFF_WORDS = frozenset({"0", "false", "off", "no"})
 
 
@@ -22,6 +24,13 @@ def _env_enabled() -> bool:
 CHECKS_AT_IMPORT: bool = _env_enabled()
 
 _state = {"enabled": CHECKS_AT_IMPORT}
+
+
+def is_tracing() -> bool:
+    """True while torch.compile / torch.export trace: contracts are not checked there."""
+    compiler = getattr(torch, "compiler", None)
+    is_compiling = getattr(compiler, "is_compiling", None)
+    return bool(is_compiling is not None and is_compiling())
 
 
 def checks_enabled() -> bool:
