@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mono3d.backbone import ResNet
-from mono3d.contracts import ContractError
+from mono3d.contracts import ContractError, checks
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +27,10 @@ def test_wrong_channel_count_or_rank_is_refused(resnet18, shape):
 def test_integer_images_are_refused(resnet18):
     with pytest.raises(ContractError, match="images"):
         resnet18(torch.zeros(1, 3, 64, 64, dtype=torch.uint8))
+
+
+def test_the_multiple_of_32_guard_follows_the_switch(resnet18):
+    # README: the guard asks checks_enabled(); with checks off the backbone runs as asked
+    with checks(False):
+        features = resnet18(torch.rand(1, 3, 48, 64))
+    assert features.s2.shape == (1, 64, 12, 16)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mono3d.contracts import BackboneFeatures, ContractError
+from mono3d.contracts import BackboneFeatures, ContractError, checks
 from mono3d.neck import FPN
 
 
@@ -37,3 +37,13 @@ def test_features_of_inconsistent_strides_are_refused():
 def test_a_plain_dict_is_refused(neck):
     with pytest.raises(ContractError, match="features"):
         neck({"s2": torch.zeros(1, 8, 16, 16)})
+
+
+def test_the_channel_guard_follows_the_switch(neck):
+    # README: the guard asks checks_enabled(); with checks off torch's conv is what refuses
+    features = BackboneFeatures(
+        s2=torch.zeros(1, 16, 16, 16), s3=torch.zeros(1, 16, 8, 8), s4=torch.zeros(1, 32, 4, 4)
+    )
+    with checks(False), pytest.raises(RuntimeError) as info:
+        neck(features)
+    assert not isinstance(info.value, ContractError)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mono3d.contracts import ContractError, Images, NeckFeatures
+from mono3d.contracts import ContractError, Images, NeckFeatures, checks
 from mono3d.rpn import RPN, select_proposals
 
 C = 8
@@ -48,6 +48,13 @@ def test_features_of_another_image_size(rpn):
 def test_features_with_other_channels(rpn):
     with pytest.raises(ContractError, match=r"features.*in_channels=8"):
         rpn(_features(1, 64, 64, c=16), _images(1, 64, 64))
+
+
+def test_the_feature_guard_follows_the_switch(rpn):
+    # README: the guard asks checks_enabled(); with checks off torch's conv is what refuses
+    with checks(False), pytest.raises(RuntimeError) as info:
+        rpn(_features(1, 64, 64, c=16), _images(1, 64, 64))
+    assert not isinstance(info.value, ContractError)
 
 
 def test_a_raw_tensor_instead_of_images(rpn):

@@ -3,8 +3,10 @@
 Checks are on unless the environment says ``MONO3D_CHECKS=0`` (also ``false``/``off``/``no``)
 when ``mono3d.contracts`` is imported. Off means every check this package makes: ``contract``
 returns functions unchanged (no overhead at all), bundles skip their field, shared-dim and
-value checks, and ``check_same_batch`` does nothing. At run time ``checks(False)`` turns the
-same checks off inside a ``with`` block (one boolean test per decorated call remains).
+value checks, and ``check_same_batch`` does nothing; the blocks' own guards ask
+:func:`checks_enabled` and are skipped too (contracts/README.md lists them). At run time
+``checks(False)`` turns the same checks off inside a ``with`` block (one boolean test per
+decorated call remains).
 """
 
 import contextlib

@@ -3,7 +3,7 @@
 import torch
 from torch import Tensor
 
-from mono3d.contracts import ContractError, GtAligned, HeadOutput, SelectedPrediction, contract
+from mono3d.contracts import GtAligned, HeadOutput, SelectedPrediction, contract
 
 
 def _take(values: Tensor, index: Tensor) -> Tensor:
@@ -23,12 +23,8 @@ def select_class_from_prediction(pred: HeadOutput, gt_aligned: GtAligned) -> Sel
     category (or bin) is out of range, e.g. negatives (category 0) and ignored rows, select
     channel (bin) 0; the losses mask them anyway. Gradients flow to the selected entries only.
     """
-    b, m, num_categories, num_bins = pred.yaw_logit.shape
-    if gt_aligned.object.shape[:2] != (b, m):
-        raise ContractError(
-            "select_class_from_prediction: gt_aligned has (b, Nhd) = "
-            f"{tuple(gt_aligned.object.shape[:2])} but pred has {(b, m)}"
-        )
+    # (b, Nhd) of pred and gt_aligned agree: the contract compares the bundles' dims
+    num_categories, num_bins = pred.yaw_logit.shape[2:]
     category = gt_aligned.category[..., 0]
     category = torch.where((category >= 0) & (category < num_categories), category, 0)
     yaw_bin = gt_aligned.yaw_category[..., 0]

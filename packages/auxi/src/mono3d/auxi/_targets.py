@@ -34,14 +34,6 @@ _ANCHOR = DEFAULT_ANCHOR_TARGETS
 _PROPOSAL = DEFAULT_PROPOSAL_TARGETS
 
 
-def _check_batch(function: str, name: str, tensor: Tensor, gt: GroundTruth) -> None:
-    if tensor.shape[0] != gt.valid.shape[0]:
-        raise ContractError(
-            f"{function}: {name} has b={tensor.shape[0]} (shape {tuple(tensor.shape)}) but "
-            f"gt has b={gt.valid.shape[0]}"
-        )
-
-
 def _check_categories(function: str, gt: GroundTruth, num_categories: int) -> None:
     """Object rows must hold a class in [1, C-1] (one sync; skipped when checks are off)."""
     if not checks_enabled():
@@ -112,7 +104,6 @@ def make_feature(
     241,920 anchors per image that nothing reads). The matched fields and bbox2d_logit are
     filled on every foreground anchor (sampled or not) and are 0 elsewhere.
     """
-    _check_batch("make_feature", "anchor", anchor, gt)
     with torch.no_grad():
         anchor = anchor.detach().float()
         match = match_boxes(
@@ -192,8 +183,6 @@ def make_align(
     bbox2d, bbox3d, yaw (rotation_y): the matched raw fields. Every target is filled on
     foreground proposals (sampled or not) and 0 elsewhere, so non-positive rows are finite.
     """
-    _check_batch("make_align", "proposals", proposals, gt)
-    _check_batch("make_align", "calib", calib, gt)
     _check_categories("make_align", gt, priors.shape[0])
     if coder is None:
         coder = BoxCoder(priors=priors[1:].tolist(), num_bins=num_bins).to(priors.device)

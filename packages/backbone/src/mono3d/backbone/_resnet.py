@@ -12,7 +12,13 @@ import torchvision.models as tv_models
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from mono3d.contracts import IMAGE_STRIDE, BackboneFeatures, ContractError, contract
+from mono3d.contracts import (
+    IMAGE_STRIDE,
+    BackboneFeatures,
+    ContractError,
+    checks_enabled,
+    contract,
+)
 
 from ._config import BackboneConfig
 from ._frozen_bn import FrozenBatchNorm2d
@@ -149,7 +155,7 @@ class ResNet(nn.Module):
         Returns s2 (b, c2, h/4, w/4), s3 (b, c3, h/8, w/8), s4 (b, c4, h/16, w/16).
         """
         h, w = images.shape[-2:]
-        if h % IMAGE_STRIDE or w % IMAGE_STRIDE:
+        if checks_enabled() and (h % IMAGE_STRIDE or w % IMAGE_STRIDE):  # MONO3D_CHECKS=0: off
             raise ContractError(
                 f"ResNet.forward: images: expected h and w multiples of {IMAGE_STRIDE} "
                 f"(pad bottom/right), got shape {tuple(images.shape)}"

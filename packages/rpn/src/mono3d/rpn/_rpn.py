@@ -8,7 +8,14 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from mono3d.contracts import ContractError, Images, NeckFeatures, RPNOutput, contract
+from mono3d.contracts import (
+    ContractError,
+    Images,
+    NeckFeatures,
+    RPNOutput,
+    checks_enabled,
+    contract,
+)
 
 from ._anchors import STRIDES, AnchorGenerator
 from ._config import RPNConfig
@@ -106,7 +113,8 @@ class RPN(nn.Module):
         bbox2d_object (b, Nhd, 1), valid (b, Nhd): float32, detached, padded rows zero.
         """
         b, _, h, w = images.images.shape
-        self._check_features(features, b, h, w)
+        if checks_enabled():  # MONO3D_CHECKS=0: off, as the contract's own checks
+            self._check_features(features, b, h, w)
         object_logit, bbox2d_logit = self.head(features)
         anchors = self.anchor_generator.grid_anchors(h, w, object_logit.device)
         bbox2d, bbox2d_object, valid = select_proposals(
