@@ -116,7 +116,8 @@ def test_contracts_are_checked_at_the_boundary():
     )
     with pytest.raises(ContractError, match="truncated"):
         ground_truth_to_annos(gt, CLASSES, truncated=torch.zeros(2, 3, 1))  # rank
-    with pytest.raises(ContractError, match=r"truncated must have the shape \(b, n\) = \(2, 3\)"):
+    bound = r"truncated has n=4, but n=3 was bound by ground_truth\.bbox2d"
+    with pytest.raises(ContractError, match=bound):
         ground_truth_to_annos(gt, CLASSES, truncated=torch.zeros(2, 4))
     with pytest.raises(ContractError, match="occluded"):
         ground_truth_to_annos(gt, CLASSES, occluded=torch.zeros(2, 3))  # float, not int

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mono3d.contracts import ContractError, NeckFeatures
+from mono3d.contracts import ContractError, NeckFeatures, checks
 from mono3d.head import RoIHead
 
 CH = 8
@@ -60,3 +60,10 @@ def test_calib_from_another_batch_size(head):
 def test_calib_of_a_wrong_shape(head):
     with pytest.raises(ContractError, match="calib"):
         head(_features(2), torch.zeros(2, 5, 4), torch.zeros(2, 4, 4))
+
+
+def test_the_channel_guard_follows_the_switch(head):
+    # README: the channel guard asks checks_enabled(); with checks off torch's linear refuses
+    with checks(False), pytest.raises(RuntimeError) as info:
+        head(_features(1, c=16), torch.zeros(1, 5, 4), torch.zeros(1, 3, 4))
+    assert not isinstance(info.value, ContractError)

@@ -11,7 +11,7 @@ from mono3d.auxi import (
     TargetBuilder,
     select_class_from_prediction,
 )
-from mono3d.contracts import GroundTruth, Images, LossOutput, check_same_batch, contract
+from mono3d.contracts import GroundTruth, Images, LossOutput, contract
 from mono3d.geometry import BoxCoder
 from mono3d.losses import (
     Box2dRefinement,
@@ -98,7 +98,6 @@ class Criterion(nn.Module):
         """The eight loss terms, their weighted total and the sampled counts. The targets
         are ``output.auxi`` when the detector sampled them (pass ``generator`` to
         ``Detector.forward`` then), else built here from ``generator``."""
-        check_same_batch("Criterion.forward", output=output, gt=gt, images=images)
         if output.auxi is None:
             auxi = self.targets(gt, output.rpn, images.calib, generator=generator)
         elif generator is not None:

@@ -9,13 +9,11 @@ from mono3d.auxi import TargetBuilder
 from mono3d.contracts import (
     Auxi,
     Bundle,
-    ContractError,
     Detections,
     GroundTruth,
     HeadOutput,
     Images,
     RPNOutput,
-    check_same_batch,
     contract,
 )
 from mono3d.geometry import BoxCoder
@@ -41,14 +39,6 @@ class DetectorOutput(Bundle):
     rpn: RPNOutput
     head: HeadOutput
     auxi: Auxi | None = None
-
-    def _validate(self) -> None:
-        proposals, logits = self.rpn.bbox2d.shape[:2], self.head.category_logit.shape[:2]
-        if tuple(proposals) != tuple(logits):
-            raise ContractError(
-                f"DetectorOutput: head outputs are for (b, Nhd) = {tuple(logits)} but the "
-                f"proposals RPNOutput.bbox2d have (b, Nhd) = {tuple(proposals)}"
-            )
 
 
 _register = getattr(getattr(torch, "export", None), "register_dataclass", None)
@@ -153,8 +143,6 @@ class Detector(nn.Module):
         """RPN and head outputs; with ``gt`` (training) its boxes join the proposals and,
         with ``targets``, the training targets are sampled (from ``generator``, else the
         global generator) before the head and returned as ``auxi``."""
-        if gt is not None:
-            check_same_batch("Detector.forward", images=images, gt=gt)
         features = self.neck(self.backbone(images.images))
         rpn = self.rpn(features, images)
         auxi, rows_3d = None, None

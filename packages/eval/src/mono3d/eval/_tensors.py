@@ -7,7 +7,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from mono3d.contracts import ContractError, Detections, GroundTruth, contract
+from mono3d.contracts import Detections, GroundTruth, contract
 from mono3d.geometry import alpha_from_rotation_y
 
 from ._annos import empty_anno
@@ -78,12 +78,6 @@ def ground_truth_to_annos(
     the KITTI difficulties.
     """
     shape = tuple(ground_truth.valid.shape)
-    for name, extra in (("truncated", truncated), ("occluded", occluded)):
-        if extra is not None and tuple(extra.shape) != shape:
-            raise ContractError(
-                f"contract of ground_truth_to_annos violated: {name} must have the shape "
-                f"(b, n) = {shape} of ground_truth.valid, got {tuple(extra.shape)}"
-            )
     g = {k: v.detach().to("cpu") for k, v in ground_truth.as_dict().items()}
     trunc = (truncated.detach().cpu() if truncated is not None else torch.zeros(shape)).double()
     occl = (occluded.detach().cpu() if occluded is not None else torch.zeros(shape)).long()

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from torchvision.ops import MultiScaleRoIAlign
 from torchvision.ops.poolers import initLevelMapper
 
-from mono3d.contracts import ContractError, HeadOutput, NeckFeatures, contract
+from mono3d.contracts import ContractError, HeadOutput, NeckFeatures, checks_enabled, contract
 from mono3d.geometry import DEFAULT_REFINE_WEIGHTS, PYRAMID_STRIDES, decode_box2d
 
 from ._config import SOURCES, HeadConfig
@@ -165,7 +165,8 @@ class RoIHead(nn.Module):
     ) -> Float[Tensor, "b*Nhd c _ _"]:
         """RoIAlign features (b*Nhd, c, roi_size, roi_size) of the proposals (x1, y1, x2, y2)
         in padded-image pixels, image-major; each from its FPN level."""
-        self._check(features, proposals)
+        if checks_enabled():
+            self._check(features)
         h4, w4 = features.s2.shape[-2:]
         maps = {"s2": features.s2, "s3": features.s3, "s4": features.s4}
         return self.pooler(maps, list(proposals.unbind(0)), [(4 * h4, 4 * w4)])
@@ -205,11 +206,6 @@ class RoIHead(nn.Module):
                 raise ContractError(
                     "RoIHead.forward: calib (b, 3, 4) is required by the head's 3D branch "
                     "(geometry=True); pass the images' calib with the proposals"
-                )
-            if calib.shape[0] != b:
-                raise ContractError(
-                    f"RoIHead.forward: calib has b={calib.shape[0]} "
-                    f"(shape {tuple(calib.shape)}) but proposals have b={b}"
                 )
             boxes = refined if self.geometry_source == "refined" else proposals
             g = proposal_geometry(boxes, calib).to(x.dtype).flatten(0, 1)
@@ -256,13 +252,10 @@ class RoIHead(nn.Module):
             deltas = (weight[..., None] * bbox2d_logit[:, :, 1:].float()).sum(dim=2)
             return decode_box2d(deltas, proposals.float(), self.refine_weights)
 
-    def _check(self, features: NeckFeatures, proposals: Tensor) -> None:
-        b, c = features.s2.shape[:2]
-        if proposals.shape[0] != b:
-            raise ContractError(
-                f"RoIHead.forward: proposals: shape {tuple(proposals.shape)} has b="
-                f"{proposals.shape[0]}, but features.s2 {tuple(features.s2.shape)} has b={b}"
-            )
+    def _check(self, features: NeckFeatures) -> None:
+        # the contract binds b across features, proposals and calib; the channel count is
+        # the one thing only the module knows
+        c = features.s2.shape[1]
         if c != self.in_channels:
             raise ContractError(
                 f"RoIHead.forward: features: s2 has {c} channels "
