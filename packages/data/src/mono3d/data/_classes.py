@@ -15,8 +15,9 @@ Rules (also in the README):
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-#: the default object classes, category 1, 2, 3
-DEFAULT_CLASSES: tuple[str, ...] = ("Car", "Pedestrian", "Cyclist")
+# the default object classes (category 1, 2, 3) are the model-wide vocabulary's
+from mono3d.geometry import DEFAULT_CLASSES as DEFAULT_CLASSES
+
 #: mapping targets other than a class name
 IGNORE = "ignore"
 DROP = "drop"

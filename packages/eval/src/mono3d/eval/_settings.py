@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+# the classes evaluated by default (KITTI's object benchmark) are the model-wide vocabulary's
+from mono3d.geometry import DEFAULT_CLASSES as DEFAULT_CLASSES
+
 
 @dataclass(frozen=True)
 class Difficulty:
@@ -33,9 +36,6 @@ DIFFICULTIES: Final[tuple[Difficulty, ...]] = (
     Difficulty("moderate", 25.0, 1, 0.30),
     Difficulty("hard", 25.0, 2, 0.50),
 )
-
-#: the classes evaluated by default (KITTI's object benchmark)
-DEFAULT_CLASSES: Final[tuple[str, ...]] = ("Car", "Pedestrian", "Cyclist")
 
 #: the metrics, in report order; AOS comes out of the 2D-box matching
 METRICS: Final[tuple[str, ...]] = ("bbox", "bev", "3d", "aos")
