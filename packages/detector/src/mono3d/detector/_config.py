@@ -16,7 +16,9 @@ from mono3d.backbone import BackboneConfig
 from mono3d.contracts import LossOutput
 from mono3d.geometry import (
     DEFAULT_CLASSES,
+    DEFAULT_DEPTH_REFERENCE,
     DEFAULT_NUM_BINS,
+    DEFAULT_REFINE_BOX2D,
     DEFAULT_REFINE_WEIGHTS,
     KITTI_CLASS_PRIORS,
     DepthReference,
@@ -82,7 +84,9 @@ class PostprocessConfig(BaseModel):
 
 
 class CoderConfig(BaseModel):
-    """The box coder shared by targets and decoding (``mono3d.geometry.BoxCoder``).
+    """The box coder shared by targets and decoding (``mono3d.geometry.BoxCoder``; the
+    defaults are the coder's own, ``DEFAULT_REFINE_WEIGHTS`` / ``DEFAULT_REFINE_BOX2D`` /
+    ``DEFAULT_DEPTH_REFERENCE`` of mono3d.geometry).
 
     refine_weights: (wx, wy, ww, wh) of the head's 2D refinement deltas (Fast R-CNN's
     10, 10, 5, 5). refine_box2d: detections report the refined 2D box (else the proposal).
@@ -95,8 +99,8 @@ class CoderConfig(BaseModel):
     refine_weights: tuple[PositiveFloat, PositiveFloat, PositiveFloat, PositiveFloat] = (
         DEFAULT_REFINE_WEIGHTS
     )
-    refine_box2d: bool = True
-    depth_reference: DepthReference = "box2d"
+    refine_box2d: bool = DEFAULT_REFINE_BOX2D
+    depth_reference: DepthReference = DEFAULT_DEPTH_REFERENCE
 
     @model_validator(mode="after")
     def _box2d_reference_needs_refinement(self) -> "CoderConfig":

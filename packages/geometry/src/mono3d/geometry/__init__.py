@@ -28,6 +28,8 @@ from ._camera import project_points as project_points
 from ._camera import unproject_points as unproject_points
 from ._codec3d import decode_box3d as decode_box3d
 from ._codec3d import encode_box3d as encode_box3d
+from ._coder import DEFAULT_DEPTH_REFERENCE as DEFAULT_DEPTH_REFERENCE
+from ._coder import DEFAULT_REFINE_BOX2D as DEFAULT_REFINE_BOX2D
 from ._coder import DEFAULT_REFINE_WEIGHTS as DEFAULT_REFINE_WEIGHTS
 from ._coder import DEPTH_REFERENCES as DEPTH_REFERENCES
 from ._coder import BoxCoder as BoxCoder

@@ -19,7 +19,7 @@ What the 3D logit is relative to (``depth_reference``):
 """
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Final, Literal, get_args
 
 import torch
 from jaxtyping import Float, Int
@@ -35,9 +35,12 @@ from ._yaw import decode_yaw, encode_yaw
 
 #: Fast R-CNN's weights of the head's 2D refinement deltas (torchvision ``RoIHeads``)
 DEFAULT_REFINE_WEIGHTS: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
+#: detections report the refined 2D box by default (else the proposal)
+DEFAULT_REFINE_BOX2D: Final[bool] = True
 #: what the 3D logit is encoded against
 DepthReference = Literal["proposal", "box2d"]
-DEPTH_REFERENCES: tuple[str, ...] = ("proposal", "box2d")
+DEPTH_REFERENCES: tuple[str, ...] = get_args(DepthReference)
+DEFAULT_DEPTH_REFERENCE: Final[DepthReference] = "box2d"
 
 
 @contract
@@ -72,8 +75,8 @@ class BoxCoder(nn.Module):
         priors: Sequence[Sequence[float]],
         num_bins: int,
         refine_weights: Sequence[float] = DEFAULT_REFINE_WEIGHTS,
-        refine_box2d: bool = True,
-        depth_reference: DepthReference = "box2d",
+        refine_box2d: bool = DEFAULT_REFINE_BOX2D,
+        depth_reference: DepthReference = DEFAULT_DEPTH_REFERENCE,
     ) -> None:
         super().__init__()
         if num_bins < 1:

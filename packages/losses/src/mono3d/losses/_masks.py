@@ -6,13 +6,13 @@ a sampled negative and -1 for an ignored or not-sampled row; any other value is 
 mask), so NaN or inf held there reaches neither the value nor the gradient.
 """
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 
 #: which count a loss is divided by: every sampled row (object 0 or 1) or the positives
 Normalizer = Literal["sampled", "positive"]
-NORMALIZERS: tuple[str, ...] = ("sampled", "positive")
+NORMALIZERS: tuple[str, ...] = get_args(Normalizer)
 
 
 def positive_mask(object: torch.Tensor) -> torch.Tensor:
