@@ -11,9 +11,17 @@ types onto them.
 import pathlib
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-from mono3d.data import AugmentConfig, DataConfig
+from mono3d.data import AugmentConfig, ClassMap, DataConfig
 from mono3d.detector import ConfigError, DetectorConfig, load_config
 from mono3d.logger import LoggerConfig
 
@@ -148,6 +156,27 @@ class TrainConfig(BaseModel):
     @property
     def classes(self) -> tuple[str, ...]:
         return tuple(self.model.classes)
+
+    @model_validator(mode="after")
+    def _mapping_targets_are_classes(self) -> "TrainConfig":
+        """Every ``data.mapping`` target is one of ``model.classes``, ``ignore`` or ``drop``:
+        refused here, naming ``data.mapping.<type>``, before any dataset is built."""
+        problems = []
+        for raw, target in self.data.mapping.items():
+            try:
+                ClassMap.build(self.classes, {raw: target})
+            except ValueError as error:
+                reason = str(error).removeprefix(f"mapping[{raw!r}]: ")
+                problems.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError("mapping_target", "{reason}", {"reason": reason}),
+                        loc=("data", "mapping", raw),
+                        input=target,
+                    )
+                )
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
 
 
 def load_train_config(path: str | pathlib.Path, overrides: list[str] | None = None) -> TrainConfig:

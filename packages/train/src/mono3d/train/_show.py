@@ -5,12 +5,17 @@ import pathlib
 from collections.abc import Sequence
 
 import torch
-from PIL import Image
 
-from mono3d.data import DEFAULT_CLASSES, KittiObject, read_kitti_calib, read_kitti_label
+from mono3d.data import (
+    DEFAULT_CLASSES,
+    KittiObject,
+    read_image,
+    read_kitti_calib,
+    read_kitti_label,
+)
 
 from ._config import EvalSection
-from ._draw import BoxesToDraw
+from ._draw import BoxesToDraw, to_pil
 from ._draw_bev import BEV_MAX_DEPTH
 from ._draw_frame import draw_frame
 
@@ -114,8 +119,7 @@ def show_frame(
     if pred is not None:
         path = _prediction_file(pathlib.Path(pred), frame_id)
         detections = objects_to_boxes(read_kitti_label(path), classes, ground_truth=False)
-    with Image.open(image_path) as opened:
-        image = opened.convert("RGB")
+    image = to_pil(read_image(image_path))  # a corrupt file: KittiFormatError naming it
     drawing = draw_frame(
         image,
         calib,

@@ -31,6 +31,7 @@ import logging
 import os
 import pathlib
 import sys
+import typing
 from collections.abc import Callable, Sequence
 
 from ._device import DEVICE_HELP, DeviceError, parse_device
@@ -58,14 +59,6 @@ def _device_overrides(args: argparse.Namespace) -> list[str]:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from ._demo import synthesise
 
-    if args.num < 1:
-        return _fail(f"--num: need at least 1 frame, got {args.num}")
-    if not 0.0 <= args.val_fraction <= 1.0:
-        return _fail(f"--val-fraction: need a fraction in [0, 1], got {args.val_fraction}")
-    if args.image_size is not None and min(args.image_size) < 1:
-        return _fail(f"--image-size: need H and W of at least 1 pixel, got {args.image_size}")
-    if args.max_objects is not None and args.max_objects < 0:
-        return _fail(f"--max-objects: need 0 or more, got {args.max_objects}")
     ids = synthesise(
         args.out,
         args.num,
@@ -112,7 +105,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from ._precision import DEFAULT_AMP, resolve_precision
     from ._predict import load_detector, predict_images
 
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except DeviceError as error:
+        return _fail(f"--device: {error}")
     _LOG.debug(f"predicting on {device}")
     detector, config = load_detector(args.checkpoint, device)
     precision = resolve_precision(args.precision or DEFAULT_AMP, device, source="--precision")
@@ -139,16 +135,21 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from mono3d.eval import main as evaluate_main  # the one evaluation command line
+    from mono3d.eval import add_arguments, run_command  # the one evaluation command line
 
-    return evaluate_main(args.arguments, prog="mono3d evaluate")
+    prog = "mono3d evaluate"
+    about = "KITTI object AP (2D, BEV, 3D, AOS; R40 and R11) of a result folder."
+    parser = add_arguments(_Parser(prog=prog, description=about))
+    try:
+        parsed = parser.parse_args(args.arguments)
+    except _UsageError as error:
+        return _fail(str(error))
+    return run_command(parsed, prog=prog)
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from ._show import show_frame
 
-    if args.score_thresh is not None and not 0.0 <= args.score_thresh <= 1.0:
-        return _fail(f"--score-thresh: must be in [0, 1], got {args.score_thresh}")
     path = show_frame(
         args.frame, root=args.root, out=args.out, pred=args.pred, score_thresh=args.score_thresh
     )
@@ -163,13 +164,30 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     out = pathlib.Path(args.out)
     data, run = out / "data", out / "run"
+    overrides = [
+        f"data.root={data}",
+        f"output.run_dir={run}",
+        f"train.time_limit_minutes={args.minutes}",
+        f"train.seed={args.seed}",
+        f"train.steps={DEMO_STEPS}",
+        f"train.eval_interval={DEMO_STEPS}",
+        *args.overrides,
+        *_device_overrides(args),
+    ]
+    config = demo_config(overrides)  # a bad override is refused before anything is written
+    if run.exists() and not args.overwrite:
+        return _fail(f"{run} already exists; pass --overwrite, remove it or use another --out")
+    synthesising = not (data / "ImageSets" / "val.txt").is_file()
+    if synthesising and args.train_images < config.train.batch_size:
+        return _fail(
+            f"--train-images: need at least one batch (train.batch_size="
+            f"{config.train.batch_size}) of training frames, got {args.train_images}"
+        )
     if run.exists():
-        if not args.overwrite:
-            return _fail(f"{run} already exists; pass --overwrite, remove it or use another --out")
         import shutil
 
         shutil.rmtree(run)
-    if not (data / "ImageSets" / "val.txt").is_file():
+    if synthesising:
         total = args.train_images + args.val_images
         height, width = args.image_size
         _LOG.info(f"synthesising {total} frames ({height}x{width}) in {data}")
@@ -181,17 +199,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             image_size=tuple(args.image_size),
             max_objects=8,
         )
-    overrides = [
-        f"data.root={data}",
-        f"output.run_dir={run}",
-        f"train.time_limit_minutes={args.minutes}",
-        f"train.seed={args.seed}",
-        f"train.steps={DEMO_STEPS}",
-        f"train.eval_interval={DEMO_STEPS}",
-        *args.overrides,
-        *_device_overrides(args),
-    ]
-    config = demo_config(overrides)
     try:
         trainer = Trainer(config, source="demo")
         log_to_run_folder(run)
@@ -256,6 +263,62 @@ def _cmd_config_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(least: int, need: str) -> Callable[[str], int]:
+    """An argparse ``type``: an integer of at least ``least`` (``need`` says so in words)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"need an integer, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"need {need}, got {value}")
+        return value
+
+    return parse
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"need a number, got {text!r}") from None
+
+
+def _fraction(text: str) -> float:
+    """An argparse ``type``: a number in [0, 1] (NaN is refused)."""
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"need a fraction in [0, 1], got {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    """An argparse ``type``: a finite number above 0."""
+    value = _number(text)
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"need a finite number above 0, got {text}")
+    return value
+
+
+_FRAMES = _count(1, "at least 1 frame")
+_SIZE = _count(1, "H and W of at least 1 pixel")
+_BATCH = _count(1, "at least 1 image per batch")
+_SEED = _count(0, "a seed of 0 or more")
+
+
+class _UsageError(Exception):
+    """A malformed command line (argparse's complaint, one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line (no usage block) and raises :class:`_UsageError`,
+    so :func:`main` returns 2 instead of exiting."""
+
+    def error(self, message: str) -> "typing.NoReturn":  # type: ignore[override]
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
 def _verbosity(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
     """``-v``/``-q``, accepted before the command and after it (a command's copy keeps the
     top-level value unless given)."""
@@ -287,7 +350,7 @@ def _device_option(parser: argparse.ArgumentParser, default: str | None) -> None
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mono3d", description="Monocular 3D object detection: data, training, inference."
     )
     parser.add_argument("--version", action="version", version=f"mono3d {__version__}")
@@ -301,22 +364,24 @@ def _parser() -> argparse.ArgumentParser:
 
     synth = command("synth", help="write a synthetic KITTI-format dataset")
     synth.add_argument("out", metavar="OUT", help="dataset folder to create")
-    synth.add_argument("--num", type=int, required=True, help="number of frames")
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--num", type=_FRAMES, required=True, help="number of frames")
+    synth.add_argument("--seed", type=_SEED, default=0)
     synth.add_argument(
         "--val-fraction",
-        type=float,
+        type=_fraction,
         default=0.2,
         help="share of frames listed in ImageSets/val.txt (default 0.2)",
     )
     synth.add_argument(
         "--image-size",
-        type=int,
+        type=_SIZE,
         nargs=2,
         metavar=("H", "W"),
         help="image height and width (default: KITTI's 375 1242)",
     )
-    synth.add_argument("--max-objects", type=int, help="most objects per frame (default 15)")
+    synth.add_argument(
+        "--max-objects", type=_count(0, "0 or more"), help="most objects per frame (default 15)"
+    )
     synth.set_defaults(run=_cmd_synth)
 
     train = command("train", help="train (or resume) from a YAML run config or a preset")
@@ -332,6 +397,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "overrides",
         nargs="*",
+        default=[],
         metavar="KEY=VALUE",
         help="config overrides, e.g. train.steps=100 optim.lr=1e-4",
     )
@@ -351,15 +417,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="KITTI calib file for every image (default: calib/<id>.txt next to image_2/)",
     )
-    predict.add_argument("--batch-size", type=int, default=4)
+    predict.add_argument("--batch-size", type=_BATCH, default=4)
     predict.add_argument(
         "--score-threshold",
-        type=float,
+        type=_fraction,
         help="keep detections scoring above this (default: the config's)",
     )
     predict.add_argument(
         "--draw-threshold",
-        type=float,
+        type=_fraction,
         default=0.3,
         help="draw detections scoring at least this (default 0.3; every "
         "detection is written to the result files)",
@@ -396,7 +462,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--out", metavar="PNG", help="output image (default <id>_show.png)")
     show.add_argument(
         "--score-thresh",
-        type=float,
+        type=_fraction,
         metavar="T",
         help="draw detections scoring at least T (default: eval.draw_score_threshold)",
     )
@@ -406,15 +472,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo", metavar="DIR", help="default ./demo")
     demo.add_argument(
         "--minutes",
-        type=float,
+        type=_positive,
         default=20.0,
         help="training wall-time limit (default 20; the demo's 1200 steps take about 16 on two "
         "idle cores of a CPU with fast bf16)",
     )
-    demo.add_argument("--train-images", type=int, default=1000)
-    demo.add_argument("--val-images", type=int, default=100)
-    demo.add_argument("--image-size", type=int, nargs=2, default=(128, 416), metavar=("H", "W"))
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--train-images", type=_FRAMES, default=1000)
+    demo.add_argument("--val-images", type=_FRAMES, default=100)
+    demo.add_argument("--image-size", type=_SIZE, nargs=2, default=(128, 416), metavar=("H", "W"))
+    demo.add_argument("--seed", type=_SEED, default=0)
     demo.add_argument(
         "--overwrite",
         action="store_true",
@@ -424,6 +490,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "overrides",
         nargs="*",
+        default=[],
         metavar="KEY=VALUE",
         help="overrides of the demo config (the synthetic preset)",
     )
@@ -443,7 +510,11 @@ def _parser() -> argparse.ArgumentParser:
         help="print the validated config with every default filled in",
     )
     shown.add_argument(
-        "overrides", nargs="*", metavar="KEY=VALUE", help="with --resolved: overrides applied first"
+        "overrides",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --resolved: overrides applied first",
     )
     shown.set_defaults(run=_cmd_config_show)
 
@@ -514,7 +585,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mono3d`` command; returns the exit status (see the module docstring)."""
-    args = _parse(argv)
+    try:
+        args = _parse(argv)
+    except _UsageError as error:
+        print(f"mono3d: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
     run: Callable[[argparse.Namespace], int] = args.run
     with console_logging(args.verbose, args.quiet):
         try:
