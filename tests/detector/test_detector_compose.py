@@ -2,11 +2,13 @@
 boundary errors, the README's hand assembly, and KITTI-size forward + backward."""
 
 import dataclasses
+import hashlib
 import pathlib
 import re
 
 import pytest
 import torch
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -199,7 +201,8 @@ def test_bad_config_names_the_field(tmp_path):
 
 def test_config_round_trips_through_yaml_and_overrides(tmp_path):
     config = DetectorConfig(classes=("Car", "Van"), priors={"Van": (2.2, 1.9, 5.1)}, num_bins=8)
-    assert config.head.num_classes == 3 and config.head.num_bins == 8
+    assert "num_classes" not in config.model_dump()["head"]
+    assert "num_bins" not in config.model_dump()["head"]
     path = tmp_path / "model.json"
     path.write_text(config.model_dump_json())
     again = DetectorConfig.from_file(path, ["postprocess.score_thresh=0.3"])
@@ -208,3 +211,63 @@ def test_config_round_trips_through_yaml_and_overrides(tmp_path):
         (1.53, 1.63, 3.88),
         (2.2, 1.9, 5.1),
     )
+
+
+def _stored_before_build_arguments(config: DetectorConfig) -> dict:
+    """``config`` as a resolved config.yaml / checkpoint stored it while HeadConfig still
+    held the head's sizes: ``head.num_classes`` and ``head.num_bins`` written in."""
+    data = config.model_dump(mode="json")
+    data["head"] = {"num_classes": config.num_categories, "num_bins": config.num_bins}
+    data["head"] |= config.model_dump(mode="json")["head"]
+    return data
+
+
+def test_stored_head_sizes_load_when_they_agree(tmp_path):
+    from mono3d.detector import ConfigError
+
+    for config in (
+        DetectorConfig(),
+        DetectorConfig(classes=("Car", "Van"), priors={"Van": (2.2, 1.9, 5.1)}, num_bins=8),
+    ):
+        stored = _stored_before_build_arguments(config)
+        assert DetectorConfig.model_validate(stored) == config
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(stored))
+        assert DetectorConfig.from_file(path) == config
+    path.write_text("classes: [Car]\nhead:\n  num_classes: 4\n")
+    with pytest.raises(ConfigError, match=r"head\.num_classes is 4 but classes \['Car'\] give C = 2"):
+        DetectorConfig.from_file(path)
+    path.write_text("head:\n  num_bins: 8\n")
+    with pytest.raises(ConfigError, match=r"head\.num_bins is 8 but num_bins is 12"):
+        DetectorConfig.from_file(path)
+    with pytest.raises(ConfigError, match=r"head\.num_bins is 12 but num_bins is 8"):
+        DetectorConfig.from_file(path, ["num_bins=8", "head.num_bins=12"])
+
+
+#: sha256 over "name:shape:dtype" of every state_dict entry of build_detector (the small
+#: config, and it with classes Car, Van and 8 bins), recorded before the head's C and B
+#: became build arguments (HeadConfig held them then)
+STATE_DICT_LAYOUT = (
+    ({}, "69785e2c6314e837c9e01322cbe5bdf73dbef691e96168bd57fbe01d9aab43a8"),
+    (
+        {"classes": ["Car", "Van"], "priors": {"Van": [2.2, 1.9, 5.1]}, "num_bins": 8},
+        "a301ddde5082736304bd555c3b903af0428271fd5e901db0d99039ab4c3bc1bf",
+    ),
+)
+
+
+@pytest.mark.parametrize(("overrides", "layout"), STATE_DICT_LAYOUT)
+def test_state_dict_is_unchanged_by_build_arguments(small_config, overrides, layout):
+    config = small_config(**overrides)
+    torch.manual_seed(0)
+    state = build_detector(config).state_dict()
+    digest = hashlib.sha256()
+    for key, value in state.items():
+        digest.update(f"{key}:{tuple(value.shape)}:{value.dtype}\n".encode())
+    assert digest.hexdigest() == layout
+    # a model built from the config as an older run stored it is the same model, value for value
+    torch.manual_seed(0)
+    stored = build_detector(DetectorConfig.model_validate(_stored_before_build_arguments(config)))
+    assert stored.state_dict().keys() == state.keys()
+    for key, value in stored.state_dict().items():
+        torch.testing.assert_close(value, state[key], rtol=0, atol=0, msg=key)

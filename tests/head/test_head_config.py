@@ -3,20 +3,19 @@
 import pydantic
 import pytest
 
+from mono3d.geometry import DEFAULT_CLASSES, DEFAULT_NUM_BINS
 from mono3d.head import HeadConfig, RoIHead
 
 
 def test_from_config_maps_every_field():
     cfg = HeadConfig(
-        num_classes=3,
-        num_bins=8,
         roi_size=5,
         sampling_ratio=1,
         fc_dim=64,
         canonical_scale=112,
         canonical_level=3,
     )
-    head = RoIHead.from_config(cfg, in_channels=16)
+    head = RoIHead.from_config(cfg, in_channels=16, num_classes=3, num_bins=8)
     assert (head.num_classes, head.num_bins, head.roi_size, head.fc_dim) == (3, 8, 5, 64)
     assert head.fc6.in_features == 16 * 25
     assert head.pooler.sampling_ratio == 1
@@ -27,18 +26,26 @@ def test_from_config_maps_every_field():
 
 def test_defaults():
     cfg = HeadConfig()
-    assert (cfg.num_classes, cfg.num_bins, cfg.roi_size, cfg.sampling_ratio, cfg.fc_dim) == (
-        4,
-        12,
-        7,
-        2,
-        1024,
-    )
+    assert (cfg.roi_size, cfg.sampling_ratio, cfg.fc_dim) == (7, 2, 1024)
+    head = RoIHead()  # the constructor's defaults: the config's and the model-wide sizes
+    assert (head.num_classes, head.num_bins) == (len(DEFAULT_CLASSES) + 1, DEFAULT_NUM_BINS)
+    assert (head.roi_size, head.fc_dim) == (cfg.roi_size, cfg.fc_dim)
+
+
+def test_output_sizes_are_build_arguments_not_settings():
+    assert not {"num_classes", "num_bins"} & set(HeadConfig.model_fields)
+    for size in ("num_classes", "num_bins"):
+        with pytest.raises(pydantic.ValidationError, match=size):
+            HeadConfig(**{size: 4})
+    with pytest.raises(TypeError, match="num_classes"):
+        RoIHead.from_config(HeadConfig(), in_channels=16, num_bins=8)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="num_classes"):
+        RoIHead.from_config(HeadConfig(), in_channels=16, num_classes=1, num_bins=8)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"num_classes": 1}, "num_classes"), ({"fc_dim": 0}, "fc_dim"), ({"extra": 1}, "extra")],
+    [({"roi_size": 0}, "roi_size"), ({"fc_dim": 0}, "fc_dim"), ({"extra": 1}, "extra")],
 )
 def test_invalid_fields_are_named(kwargs, field):
     with pytest.raises(pydantic.ValidationError, match=field):

@@ -33,6 +33,8 @@ def build_detector(config: DetectorConfig) -> Detector:
     head = RoIHead.from_config(
         config.head,
         in_channels=config.neck.out_channels,
+        num_classes=config.num_categories,
+        num_bins=config.num_bins,
         refine_weights=config.coder.refine_weights,
     )
     coder = build_coder(config)

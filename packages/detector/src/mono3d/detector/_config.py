@@ -2,8 +2,8 @@
 
 The object classes and yaw bins are stated once here (their defaults are the model-wide
 vocabulary of mono3d.geometry); the head's output sizes (C = classes + 1, B) and the target
-builder's priors are derived from them, never repeated. Each block's defaults are its own
-config's.
+builder's priors are derived from them when the model is built, never stored. Each block's
+defaults are its own config's.
 """
 
 import pathlib
@@ -41,6 +41,8 @@ Depth = Literal["huber", "laplacian"]
 DEPTHS: tuple[str, ...] = get_args(Depth)
 Score = Literal["2d", "3d"]
 SCORES: tuple[str, ...] = get_args(Score)
+#: the head sizes older resolved configs stored under ``head`` (now derived build arguments)
+_STORED_HEAD_SIZES: tuple[str, ...] = ("num_classes", "num_bins")
 
 
 class LossConfig(BaseModel):
@@ -119,9 +121,10 @@ class DetectorConfig(BaseModel):
     priors: (h, w, l) metres per class name; classes not listed take the KITTI means in
     ``DEFAULT_CLASS_PRIORS``. num_bins: MultiBin yaw bins B. The default classes and bins
     are the model-wide ``DEFAULT_CLASSES`` and ``DEFAULT_NUM_BINS`` of mono3d.geometry.
-    ``head.num_classes`` and ``head.num_bins`` follow ``classes`` and ``num_bins`` (written
-    into ``head`` before validation, so a resolved config shows them; a contradicting value
-    is refused).
+    The head's output sizes (C = ``num_categories``, B = ``num_bins``) are derived from
+    them and passed to the head as build arguments (``build_detector``); they are not
+    ``head`` settings. A ``head.num_classes`` / ``head.num_bins`` stored by an older resolved
+    config is accepted when it agrees and dropped; a contradicting one is refused.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -143,33 +146,34 @@ class DetectorConfig(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _head_sizes_follow_classes(cls, data: Any) -> Any:
-        """head.num_classes / head.num_bins default to len(classes) + 1 and num_bins."""
+    def _stored_head_sizes_agree(cls, data: Any) -> Any:
+        """Resolved configs written before C and B became build arguments (a run's
+        config.yaml, a checkpoint's config) hold ``head.num_classes`` / ``head.num_bins``:
+        each is accepted only when it agrees with ``classes`` / ``num_bins``, and dropped."""
         if not isinstance(data, dict):
             return data
-        head = data.get("head", {})
-        if isinstance(head, HeadConfig):
-            head = head.model_dump(exclude_unset=True)
-        if not isinstance(head, dict):
+        head = data.get("head")
+        if not isinstance(head, dict) or not any(k in head for k in _STORED_HEAD_SIZES):
             return data
+        # an invalid classes / num_bins is left to its own field's error
+        expected: dict[str, tuple[int, str]] = {}
         classes = data.get("classes", cls.model_fields["classes"].default)
-        derived = {"num_bins": data.get("num_bins", cls.model_fields["num_bins"].default)}
         if isinstance(classes, (list, tuple)):
-            derived["num_classes"] = len(classes) + 1
-        return {**data, "head": {**derived, **head}}
+            expected["num_classes"] = (len(classes) + 1, f"classes {list(classes)} give C =")
+        num_bins = data.get("num_bins", cls.model_fields["num_bins"].default)
+        if type(num_bins) is int:
+            expected["num_bins"] = (num_bins, "num_bins is")
+        for name, (value, source) in expected.items():
+            given = head.get(name, value)
+            if type(given) is not int or given != value:
+                raise ValueError(
+                    f"head.{name} is {given!r} but {source} {value} (derived from them: "
+                    f"leave head.{name} out)"
+                )
+        return {**data, "head": {k: v for k, v in head.items() if k not in _STORED_HEAD_SIZES}}
 
     @model_validator(mode="after")
     def _every_class_has_a_prior(self) -> "DetectorConfig":
-        if self.head.num_classes != self.num_categories:
-            raise ValueError(
-                f"head.num_classes is {self.head.num_classes} but classes {list(self.classes)} "
-                f"give C = {self.num_categories} (leave head.num_classes out to derive it)"
-            )
-        if self.head.num_bins != self.num_bins:
-            raise ValueError(
-                f"head.num_bins is {self.head.num_bins} but num_bins is {self.num_bins} "
-                "(leave head.num_bins out to derive it)"
-            )
         if len(set(self.classes)) != len(self.classes):
             raise ValueError(f"classes: duplicate names in {list(self.classes)}")
         missing = [

@@ -4,8 +4,6 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mono3d.geometry import DEFAULT_CLASSES, DEFAULT_NUM_BINS
-
 #: whose box the 3D branch reads (its geometry, its RoIAlign crop)
 Source = Literal["proposal", "refined"]
 SOURCES: tuple[str, ...] = get_args(Source)
@@ -14,10 +12,10 @@ SOURCES: tuple[str, ...] = get_args(Source)
 class HeadConfig(BaseModel):
     """RoI head settings: the one home of the head's defaults (torchvision's box head).
 
-    num_classes: C, categories including background (index 0); by default the model-wide
-        ``DEFAULT_CLASSES`` + background. num_bins: B, MultiBin yaw bins (by default the
-        model-wide ``DEFAULT_NUM_BINS``). Inside a ``DetectorConfig`` both follow its
-        ``classes`` and ``num_bins``.
+    The output sizes are not settings: C (categories incl. background) and B (yaw bins) are
+    derived from the model's classes and bins, so ``RoIHead.from_config`` takes them as build
+    arguments (a ``DetectorConfig`` passes ``len(classes) + 1`` and its ``num_bins``).
+
     roi_size: side of the RoIAlign output. sampling_ratio: RoIAlign samples per bin.
     fc_dim: width of the two fully connected layers.
     canonical_scale / canonical_level: FPN level mapping; a box of sqrt(area) =
@@ -33,8 +31,6 @@ class HeadConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    num_classes: int = Field(default=len(DEFAULT_CLASSES) + 1, ge=2)
-    num_bins: int = Field(default=DEFAULT_NUM_BINS, ge=1)
     roi_size: int = Field(default=7, ge=1)
     sampling_ratio: int = Field(default=2, ge=0)
     fc_dim: int = Field(default=1024, ge=1)

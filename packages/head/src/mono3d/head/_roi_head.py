@@ -15,7 +15,13 @@ from torchvision.ops import MultiScaleRoIAlign
 from torchvision.ops.poolers import initLevelMapper
 
 from mono3d.contracts import ContractError, HeadOutput, NeckFeatures, checks_enabled, contract
-from mono3d.geometry import DEFAULT_REFINE_WEIGHTS, PYRAMID_STRIDES, decode_box2d
+from mono3d.geometry import (
+    DEFAULT_CLASSES,
+    DEFAULT_NUM_BINS,
+    DEFAULT_REFINE_WEIGHTS,
+    PYRAMID_STRIDES,
+    decode_box2d,
+)
 
 from ._config import SOURCES, HeadConfig
 from ._geometry import GEOMETRY_FEATURES, proposal_geometry
@@ -61,18 +67,19 @@ class RoIHead(nn.Module):
     Output layers are initialised
     normal with zero bias: 3D, uncertainty, 2D refinement and yaw std 0.001, category 0.01.
 
-    Keyword-only arguments: in_channels (the neck's c), num_classes (C), num_bins (B),
-    roi_size, sampling_ratio, fc_dim, canonical_scale, canonical_level, geometry,
-    geometry_dim, geometry_source, pool_3d (defaults: :class:`HeadConfig`'s), refine_weights
-    (the coder's).
+    Keyword-only arguments: in_channels (the neck's c), num_classes (C; default the
+    model-wide ``DEFAULT_CLASSES`` + background), num_bins (B; default the model-wide
+    ``DEFAULT_NUM_BINS``), roi_size, sampling_ratio, fc_dim, canonical_scale,
+    canonical_level, geometry, geometry_dim, geometry_source, pool_3d (defaults:
+    :class:`HeadConfig`'s), refine_weights (the coder's).
     """
 
     def __init__(
         self,
         *,
         in_channels: int = 256,  # mono3d.neck.NeckConfig's c (the head may not import the neck)
-        num_classes: int = _HEAD.num_classes,
-        num_bins: int = _HEAD.num_bins,
+        num_classes: int = len(DEFAULT_CLASSES) + 1,
+        num_bins: int = DEFAULT_NUM_BINS,
         roi_size: int = _HEAD.roi_size,
         sampling_ratio: int = _HEAD.sampling_ratio,
         fc_dim: int = _HEAD.fc_dim,
@@ -153,11 +160,21 @@ class RoIHead(nn.Module):
         cfg: HeadConfig,
         *,
         in_channels: int,
+        num_classes: int,
+        num_bins: int,
         refine_weights: tuple[float, float, float, float] = DEFAULT_REFINE_WEIGHTS,
     ) -> "RoIHead":
         """The head a :class:`HeadConfig` describes (every field, forwarded as is), on a neck
-        with ``in_channels``, its 2D deltas read with the box coder's ``refine_weights``."""
-        return cls(in_channels=in_channels, refine_weights=refine_weights, **dict(cfg))
+        with ``in_channels``, predicting ``num_classes`` categories (C, incl. background) and
+        ``num_bins`` yaw bins (B), its 2D deltas read with the box coder's ``refine_weights``.
+        C, B and c are build arguments: they follow the model's classes, bins and neck."""
+        return cls(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            num_bins=num_bins,
+            refine_weights=refine_weights,
+            **dict(cfg),
+        )
 
     @contract
     def pool(
