@@ -4,6 +4,7 @@
 import pytest
 import torch
 
+from mono3d.detector import DetectorConfig
 from mono3d.train import CheckpointError, OptimConfig, build_optimizer
 from mono3d.train._resume import check_optimizer_state, refuse_changes
 from mono3d.train.cli import main
@@ -27,13 +28,14 @@ def test_a_changed_optimiser_is_refused_with_the_field_named(trained, capsys, ov
 
 
 def test_other_config_changes_pass_with_a_note_on_exactness():
+    model = DetectorConfig().model_dump(mode="json")
     stored = {
-        "model": {"a": 1},
+        "model": model,
         "optim": {"name": "adamw", "lr": 1e-3},
         "schedule": {"gamma": 0.1},
         "train": {"steps": 5},
     }
-    current = {"model": {"a": 1}, "optim": {"name": "adamw", "lr": 1e-3},
+    current = {"model": model, "optim": {"name": "adamw", "lr": 1e-3},
                "schedule": {"gamma": 0.5}, "train": {"steps": 9}}  # fmt: skip
     assert refuse_changes("ckpt", stored, current) == ["schedule.gamma: 0.1 -> 0.5"]
     with pytest.raises(CheckpointError, match=r"optim\.lr: the checkpoint's optimiser holds"):
@@ -43,8 +45,9 @@ def test_other_config_changes_pass_with_a_note_on_exactness():
     assert refuse_changes("ckpt", sgd, {**sgd, "optim": {**sgd["optim"], "betas": [0.8, 0.9]}}) == [
         "optim.betas: [0.9, 0.999] -> [0.8, 0.9]"
     ]
-    with pytest.raises(CheckpointError, match=r"model\.a: 1 -> 2"):
-        refuse_changes("ckpt", stored, {**current, "model": {"a": 2}})
+    wider = {**model, "neck": {"out_channels": 128}}
+    with pytest.raises(CheckpointError, match=r"model\.neck\.out_channels: 256 -> 128"):
+        refuse_changes("ckpt", stored, {**current, "model": wider})
 
 
 def test_an_optimiser_state_of_other_groups_or_shapes_is_refused():

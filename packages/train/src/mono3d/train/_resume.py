@@ -18,6 +18,9 @@
 from typing import Any
 
 import torch
+from pydantic import ValidationError
+
+from mono3d.detector import DetectorConfig
 
 from ._checkpoint import CheckpointError
 
@@ -55,7 +58,8 @@ def refuse_changes(path: object, stored: dict[str, Any], current: dict[str, Any]
     """Raise :class:`CheckpointError` for a changed ``model`` section, optimiser shape or
     parameter-group setting (before anything is restored or written); return the other
     changes that break exactness (``dotted.field: old -> new``)."""
-    old_model = stored.get("model", {})
+    stored = {**stored, "model": _normalised_model(path, stored.get("model", {}))}
+    old_model = stored["model"]
     if old_model != current["model"]:
         changes = "; ".join(describe_changes(old_model, current["model"], "model."))
         raise CheckpointError(
@@ -79,6 +83,21 @@ def refuse_changes(path: object, stored: dict[str, Any], current: dict[str, Any]
                 f"optim.{field}={old_optim[field]!r}, or start a new output.run_dir)"
             )
     return [c for c in describe_changes(stored, current) if not c.startswith(EXACTNESS_NEUTRAL)]
+
+
+def _normalised_model(path: object, model: Any) -> Any:
+    """The stored ``model`` section as this version writes it (a run config of an earlier
+    version may hold values that are now derived, e.g. ``head.num_classes``)."""
+    if not isinstance(model, dict):
+        return model
+    try:
+        return DetectorConfig.model_validate(model).model_dump(mode="json")
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise CheckpointError(
+            f"{path}: stored config: model.{where}: {first['msg']}"
+        ) from None
 
 
 def check_optimizer_state(
