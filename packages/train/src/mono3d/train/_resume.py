@@ -95,9 +95,7 @@ def _normalised_model(path: object, model: Any) -> Any:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise CheckpointError(
-            f"{path}: stored config: model.{where}: {first['msg']}"
-        ) from None
+        raise CheckpointError(f"{path}: stored config: model.{where}: {first['msg']}") from None
 
 
 def check_optimizer_state(
