@@ -398,6 +398,7 @@ _OFF = {
     "proposal_targets.max_depth_3d": "null",
     "loss.depth": "huber",
     "head.geometry_source": "proposal",
+    "head.tower_3d": "shared",
     "head.pool_3d": "proposal",
 }
 _STEPS: tuple[tuple[str, dict[str, str]], ...] = (
@@ -416,6 +417,7 @@ _STEPS: tuple[tuple[str, dict[str, str]], ...] = (
     ),
     ("abl8_laplacian_depth", {"loss.depth": "laplacian"}),
     ("abl9_pool_refined", {"head.geometry_source": "refined", "head.pool_3d": "refined"}),
+    ("abl11_tower_separate", {"head.tower_3d": "separate"}),
 )
 
 

@@ -235,7 +235,8 @@ def test_stored_head_sizes_load_when_they_agree(tmp_path):
         path.write_text(yaml.safe_dump(stored))
         assert DetectorConfig.from_file(path) == config
     path.write_text("classes: [Car]\nhead:\n  num_classes: 4\n")
-    with pytest.raises(ConfigError, match=r"head\.num_classes is 4 but classes \['Car'\] give C = 2"):
+    wrong = r"head\.num_classes is 4 but classes \['Car'\] give C = 2"
+    with pytest.raises(ConfigError, match=wrong):
         DetectorConfig.from_file(path)
     path.write_text("head:\n  num_bins: 8\n")
     with pytest.raises(ConfigError, match=r"head\.num_bins is 8 but num_bins is 12"):
@@ -245,8 +246,8 @@ def test_stored_head_sizes_load_when_they_agree(tmp_path):
 
 
 #: sha256 over "name:shape:dtype" of every state_dict entry of build_detector (the small
-#: config, and it with classes Car, Van and 8 bins), recorded before the head's C and B
-#: became build arguments (HeadConfig held them then)
+#: config with the shared 3D tower of that time, and it with classes Car, Van and 8 bins),
+#: recorded before the head's C and B became build arguments (HeadConfig held them then)
 STATE_DICT_LAYOUT = (
     ({}, "69785e2c6314e837c9e01322cbe5bdf73dbef691e96168bd57fbe01d9aab43a8"),
     (
@@ -258,7 +259,7 @@ STATE_DICT_LAYOUT = (
 
 @pytest.mark.parametrize(("overrides", "layout"), STATE_DICT_LAYOUT)
 def test_state_dict_is_unchanged_by_build_arguments(small_config, overrides, layout):
-    config = small_config(**overrides)
+    config = small_config(**overrides, head={"fc_dim": 128, "tower_3d": "shared"})
     torch.manual_seed(0)
     state = build_detector(config).state_dict()
     digest = hashlib.sha256()

@@ -227,17 +227,17 @@ def test_unknown_pool_3d_is_named():
 @given(inputs=head_inputs(), data=st.data())
 def test_rows_3d_pool_again_only_those_rows(inputs, data):
     """rows_3d (b, P): those rows' 3D, uncertainty and yaw outputs are the ones of pooling
-    every row again; the other rows' are the proposal-crop head's; category and 2D deltas
-    never change."""
+    every row again; with a shared tower the other rows' are the proposal-crop head's;
+    category and 2D deltas never change (shared and separate tower)."""
     features, proposals, calib = inputs
     b, nhd = proposals.shape[:2]
     p = data.draw(st.integers(0, nhd))
     rows = torch.stack([torch.randperm(nhd, generator=torch.Generator().manual_seed(i))[:p]
                         for i in range(b)])  # fmt: skip
     torch.manual_seed(0)
-    second = RoIHead(in_channels=CH, fc_dim=16, pool_3d="refined").eval()
+    second = RoIHead(in_channels=CH, fc_dim=16, pool_3d="refined", tower_3d="shared").eval()
     torch.nn.init.normal_(second.bbox2d_pred.weight, std=0.1)
-    plain = RoIHead(in_channels=CH, fc_dim=16, pool_3d="proposal").eval()
+    plain = RoIHead(in_channels=CH, fc_dim=16, pool_3d="proposal", tower_3d="shared").eval()
     plain.load_state_dict(second.state_dict())
     with torch.no_grad():
         some = second(features, proposals, calib, rows_3d=rows).as_dict()
@@ -249,3 +249,12 @@ def test_rows_3d_pool_again_only_those_rows(inputs, data):
     for name in ("bbox3d_logit", "depth_log_sigma", "yaw_logit", "yaw_resi"):
         torch.testing.assert_close(some[name][chosen], every[name][chosen])
         torch.testing.assert_close(some[name][~chosen], none[name][~chosen])
+    separate = RoIHead(in_channels=CH, fc_dim=16, pool_3d="refined").eval()
+    separate.load_state_dict(second.state_dict(), strict=False)
+    with torch.no_grad():
+        some = separate(features, proposals, calib, rows_3d=rows).as_dict()
+        every = separate(features, proposals, calib).as_dict()
+    for name in ("category_logit", "bbox2d_logit"):
+        torch.testing.assert_close(some[name], every[name])
+    for name in ("bbox3d_logit", "depth_log_sigma", "yaw_logit", "yaw_resi"):
+        torch.testing.assert_close(some[name][chosen], every[name][chosen])

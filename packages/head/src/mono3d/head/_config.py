@@ -7,6 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 #: whose box the 3D branch reads (its geometry, its RoIAlign crop)
 Source = Literal["proposal", "refined"]
 SOURCES: tuple[str, ...] = get_args(Source)
+#: which fc6/fc7 the 3D, uncertainty and yaw outputs read
+Tower = Literal["shared", "separate"]
+TOWERS: tuple[str, ...] = get_args(Tower)
 
 
 class HeadConfig(BaseModel):
@@ -26,7 +29,10 @@ class HeadConfig(BaseModel):
         proposal's or its refined box's (``refined``: the head's own 2D deltas applied, no
         gradient; less proposal jitter). pool_3d: whose RoIAlign crop the 3D, uncertainty
         and yaw outputs read, the proposal's or its refined box's (``refined``: pooled a
-        second time through the same fc layers).
+        second time). tower_3d: whose fc6/fc7 that crop goes through: the category/2D
+        tower's (``shared``) or a second pair of the same size (``separate``, Cube R-CNN's
+        separate cube head: the depth NLL, whose gradient grows as its sigma shrinks, no
+        longer pulls the features the category and 2D refinement read).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -40,3 +46,4 @@ class HeadConfig(BaseModel):
     geometry_dim: int = Field(default=64, ge=1)
     geometry_source: Source = "refined"
     pool_3d: Source = "refined"
+    tower_3d: Tower = "separate"

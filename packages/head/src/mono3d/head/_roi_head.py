@@ -23,7 +23,7 @@ from mono3d.geometry import (
     decode_box2d,
 )
 
-from ._config import SOURCES, HeadConfig
+from ._config import SOURCES, TOWERS, HeadConfig
 from ._geometry import GEOMETRY_FEATURES, proposal_geometry
 
 #: feature map names pooled from (the fields of the contract's ``NeckFeatures``), and their
@@ -61,16 +61,18 @@ class RoIHead(nn.Module):
     softmax probabilities, no gradient, decoded with ``refine_weights``), which carries less
     of the proposal's jitter. ``pool_3d`` says whose crop the 3D, uncertainty and yaw
     outputs read: the proposal's (``proposal``) or, iterative-box-refinement style (Cascade
-    R-CNN's shared-weight variant), the refined box's (``refined``: pooled again and passed
-    through the same fc6/fc7), a crop aligned with the object instead of one offset by the
-    proposal's error; the category and the 2D deltas always read the proposal's crop.
-    Output layers are initialised
+    R-CNN's shared-weight variant), the refined box's (``refined``: pooled again), a crop
+    aligned with the object instead of one offset by the proposal's error; the category and
+    the 2D deltas always read the proposal's crop. ``tower_3d`` says which fc6/fc7 that
+    crop goes through: the same pair (``shared``) or a second pair of the same size
+    (``separate``, as Cube R-CNN's cube head has its own FC layers), so that the 3D losses
+    do not pull the vector the category and 2D refinement read. Output layers are initialised
     normal with zero bias: 3D, uncertainty, 2D refinement and yaw std 0.001, category 0.01.
 
     Keyword-only arguments: in_channels (the neck's c), num_classes (C; default the
     model-wide ``DEFAULT_CLASSES`` + background), num_bins (B; default the model-wide
     ``DEFAULT_NUM_BINS``), roi_size, sampling_ratio, fc_dim, canonical_scale,
-    canonical_level, geometry, geometry_dim, geometry_source, pool_3d (defaults:
+    canonical_level, geometry, geometry_dim, geometry_source, pool_3d, tower_3d (defaults:
     :class:`HeadConfig`'s), refine_weights (the coder's).
     """
 
@@ -89,6 +91,7 @@ class RoIHead(nn.Module):
         geometry_dim: int = _HEAD.geometry_dim,
         geometry_source: str = _HEAD.geometry_source,
         pool_3d: str = _HEAD.pool_3d,
+        tower_3d: str = _HEAD.tower_3d,
         refine_weights: tuple[float, float, float, float] = DEFAULT_REFINE_WEIGHTS,
     ) -> None:
         super().__init__()
@@ -111,9 +114,12 @@ class RoIHead(nn.Module):
             )
         if pool_3d not in POOL_3D_SOURCES:
             raise ValueError(f"pool_3d={pool_3d!r}: expected one of {POOL_3D_SOURCES}")
+        if tower_3d not in TOWERS:
+            raise ValueError(f"tower_3d={tower_3d!r}: expected one of {TOWERS}")
         self.geometry = bool(geometry)
         self.geometry_source = geometry_source
         self.pool_3d = pool_3d
+        self.tower_3d = tower_3d
         wx, wy, ww, wh = (float(w) for w in refine_weights)
         self.refine_weights = (wx, wy, ww, wh)
 
@@ -133,6 +139,9 @@ class RoIHead(nn.Module):
         self.fc6 = nn.Linear(in_channels * roi_size * roi_size, fc_dim)
         self.fc7 = nn.Linear(fc_dim, fc_dim)
         self.relu = nn.ReLU(inplace=True)
+        if tower_3d == "separate":
+            self.fc6_3d = nn.Linear(in_channels * roi_size * roi_size, fc_dim)
+            self.fc7_3d = nn.Linear(fc_dim, fc_dim)
         if self.geometry:
             self.geometry_fc1 = nn.Linear(GEOMETRY_FEATURES, geometry_dim)
             self.geometry_fc2 = nn.Linear(geometry_dim, geometry_dim)
@@ -208,15 +217,22 @@ class RoIHead(nn.Module):
         depth_log_sigma (b, Nhd, C).
         """
         b, nhd = proposals.shape[:2]
-        x = self.appearance(features, proposals)
+        crop = self.pool(features, proposals).flatten(1)
+        x = self.tower(crop)
         c, nb = self.num_classes, self.num_bins
         category_logit = self.category_pred(x).view(b, nhd, c)
         bbox2d_logit = self.bbox2d_pred(x).view(b, nhd, c, 4)
         refined = proposals
         if self.geometry_source == "refined" or self.pool_3d == "refined":
             refined = self.refined_boxes(proposals, category_logit, bbox2d_logit)
+        separate = self.tower_3d == "separate"
         if self.pool_3d == "refined":
-            x = self.refined_appearance(features, refined.to(proposals.dtype), x, rows_3d)
+            # rows outside rows_3d keep the proposal's vector (shared) or zeros (separate):
+            # no loss reads their 3D and yaw outputs
+            first = torch.zeros_like(x) if separate else x
+            x = self.refined_appearance(features, refined.to(proposals.dtype), first, rows_3d)
+        elif separate:
+            x = self.tower(crop, three_d=True)
         x3d = x
         if self.geometry:
             if calib is None:
@@ -237,10 +253,17 @@ class RoIHead(nn.Module):
             depth_log_sigma=self.depth_log_sigma_pred(x3d).view(b, nhd, c),
         )
 
-    def appearance(self, features: NeckFeatures, boxes: Tensor) -> Tensor:
-        """(b*Nhd, fc_dim) appearance vectors of ``boxes`` (b, Nhd, 4): RoIAlign, fc6, fc7."""
-        x = self.pool(features, boxes).flatten(1)
-        return self.relu(self.fc7(self.relu(self.fc6(x))))
+    def tower(self, crop: Tensor, three_d: bool = False) -> Tensor:
+        """(m, fc_dim) vectors of flattened crops (m, c*roi_size**2): fc6 -> ReLU -> fc7 ->
+        ReLU; with ``three_d`` and ``tower_3d: separate`` the 3D outputs' own pair."""
+        if three_d and self.tower_3d == "separate":
+            return self.relu(self.fc7_3d(self.relu(self.fc6_3d(crop))))
+        return self.relu(self.fc7(self.relu(self.fc6(crop))))
+
+    def appearance(self, features: NeckFeatures, boxes: Tensor, three_d: bool = False) -> Tensor:
+        """(b*Nhd, fc_dim) appearance vectors of ``boxes`` (b, Nhd, 4): RoIAlign, then
+        :meth:`tower` (the 3D outputs' with ``three_d``)."""
+        return self.tower(self.pool(features, boxes).flatten(1), three_d)
 
     def refined_appearance(
         self, features: NeckFeatures, refined: Tensor, first: Tensor, rows_3d: Tensor | None
@@ -249,12 +272,12 @@ class RoIHead(nn.Module):
         ``rows_3d`` (b, P) only those rows are pooled again (P static), the others keep
         ``first``, the proposals' vectors (b*Nhd, fc_dim)."""
         if rows_3d is None:
-            return self.appearance(features, refined)
+            return self.appearance(features, refined, three_d=True)
         b, nhd = refined.shape[:2]
         if rows_3d.shape[1] == 0:
             return first
         boxes = refined.gather(1, rows_3d[..., None].expand(-1, -1, 4))
-        again = self.appearance(features, boxes).view(b, rows_3d.shape[1], -1)
+        again = self.appearance(features, boxes, three_d=True).view(b, rows_3d.shape[1], -1)
         index = rows_3d[..., None].expand(-1, -1, again.shape[-1])
         return first.view(b, nhd, -1).scatter(1, index, again.to(first.dtype)).flatten(0, 1)
 
