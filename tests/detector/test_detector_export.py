@@ -108,7 +108,8 @@ def _assert_same_detections(
         assert a.shape == b.shape, name
         if a.is_floating_point():
             a, b = a[kept], b.to(a.dtype)[kept]
-            torch.testing.assert_close(b, a, rtol=rtol, atol=atol, msg=lambda m, n=name: f"{n}: {m}")
+            close = {"rtol": rtol, "atol": atol}
+            torch.testing.assert_close(b, a, **close, msg=lambda m, n=name: f"{n}: {m}")
         else:
             assert torch.equal(b.to(a.dtype), a), name
 
