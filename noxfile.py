@@ -214,7 +214,9 @@ def dist(session: nox.Session) -> None:
         session.run("uv", "build", "--quiet", "--out-dir", str(out), str(info["path"]),
                     external=True)  # fmt: skip
     session.install(TWINE, *TEST_REQUIREMENTS)
-    session.run("twine", "check", "--strict", *sorted(str(p) for p in out.iterdir()))
+    # uv build also leaves a .gitignore in the folder: check the distributions only
+    built = sorted(str(p) for p in out.iterdir() if p.name.endswith((".whl", ".tar.gz")))
+    session.run("twine", "check", "--strict", *built)
     session.run("pytest", "tests/packaging/test_packaging_dist.py", "-p", "no:cacheprovider",
                 env={"MONO3D_DIST_DIR": str(out), "MONO3D_REQUIRE_TWINE": "1"})  # fmt: skip
     wheels = sorted(str(p) for p in out.glob("*.whl"))
