@@ -193,9 +193,24 @@ class RoIHead(nn.Module):
         in padded-image pixels, image-major; each from its FPN level."""
         if checks_enabled():
             self._check(features)
-        h4, w4 = features.s2.shape[-2:]
-        maps = {"s2": features.s2, "s3": features.s3, "s4": features.s4}
-        return self.pooler(maps, list(proposals.unbind(0)), [(4 * h4, 4 * w4)])
+        return self._pool(self.pooling_maps(features), proposals)
+
+    @staticmethod
+    def pooling_maps(features: NeckFeatures) -> dict[str, Tensor]:
+        """The s2/s3/s4 maps as RoIAlign reads them: float32, contiguous. Under autocast,
+        torchvision's RoIAlign casts its input to float32 and its kernel makes it contiguous
+        on every call; converting once per forward lets both poolings of the head (the
+        proposals and the refined boxes) share one copy (the values are the same)."""
+        return {
+            name: getattr(features, name).to(torch.float32, memory_format=torch.contiguous_format)
+            for name in LEVELS
+        }
+
+    def _pool(self, maps: dict[str, Tensor], boxes: Tensor) -> Tensor:
+        """(b*Nhd, c, roi_size, roi_size) RoIAlign crops of ``boxes`` (b, Nhd, 4) from the
+        :meth:`pooling_maps`."""
+        h4, w4 = maps["s2"].shape[-2:]
+        return self.pooler(maps, list(boxes.unbind(0)), [(4 * h4, 4 * w4)])
 
     @contract
     def forward(
@@ -217,7 +232,10 @@ class RoIHead(nn.Module):
         depth_log_sigma (b, Nhd, C).
         """
         b, nhd = proposals.shape[:2]
-        crop = self.pool(features, proposals).flatten(1)
+        if checks_enabled():
+            self._check(features)
+        maps = self.pooling_maps(features)
+        crop = self._pool(maps, proposals).flatten(1)
         x = self.tower(crop)
         c, nb = self.num_classes, self.num_bins
         category_logit = self.category_pred(x).view(b, nhd, c)
@@ -230,7 +248,7 @@ class RoIHead(nn.Module):
             # rows outside rows_3d keep the proposal's vector (shared) or zeros (separate):
             # no loss reads their 3D and yaw outputs
             first = torch.zeros_like(x) if separate else x
-            x = self.refined_appearance(features, refined.to(proposals.dtype), first, rows_3d)
+            x = self.refined_appearance(maps, refined.to(proposals.dtype), first, rows_3d)
         elif separate:
             x = self.tower(crop, three_d=True)
         x3d = x
@@ -260,24 +278,26 @@ class RoIHead(nn.Module):
             return self.relu(self.fc7_3d(self.relu(self.fc6_3d(crop))))
         return self.relu(self.fc7(self.relu(self.fc6(crop))))
 
-    def appearance(self, features: NeckFeatures, boxes: Tensor, three_d: bool = False) -> Tensor:
-        """(b*Nhd, fc_dim) appearance vectors of ``boxes`` (b, Nhd, 4): RoIAlign, then
-        :meth:`tower` (the 3D outputs' with ``three_d``)."""
-        return self.tower(self.pool(features, boxes).flatten(1), three_d)
+    def appearance(
+        self, maps: dict[str, Tensor], boxes: Tensor, three_d: bool = False
+    ) -> Tensor:
+        """(b*Nhd, fc_dim) appearance vectors of ``boxes`` (b, Nhd, 4): RoIAlign from the
+        :meth:`pooling_maps`, then :meth:`tower` (the 3D outputs' with ``three_d``)."""
+        return self.tower(self._pool(maps, boxes).flatten(1), three_d)
 
     def refined_appearance(
-        self, features: NeckFeatures, refined: Tensor, first: Tensor, rows_3d: Tensor | None
+        self, maps: dict[str, Tensor], refined: Tensor, first: Tensor, rows_3d: Tensor | None
     ) -> Tensor:
         """(b*Nhd, fc_dim) appearance vectors of the ``refined`` boxes (b, Nhd, 4); with
         ``rows_3d`` (b, P) only those rows are pooled again (P static), the others keep
         ``first``, the proposals' vectors (b*Nhd, fc_dim)."""
         if rows_3d is None:
-            return self.appearance(features, refined, three_d=True)
+            return self.appearance(maps, refined, three_d=True)
         b, nhd = refined.shape[:2]
         if rows_3d.shape[1] == 0:
             return first
         boxes = refined.gather(1, rows_3d[..., None].expand(-1, -1, 4))
-        again = self.appearance(features, boxes, three_d=True).view(b, rows_3d.shape[1], -1)
+        again = self.appearance(maps, boxes, three_d=True).view(b, rows_3d.shape[1], -1)
         index = rows_3d[..., None].expand(-1, -1, again.shape[-1])
         return first.view(b, nhd, -1).scatter(1, index, again.to(first.dtype)).flatten(0, 1)
 
