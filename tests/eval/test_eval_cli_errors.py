@@ -92,6 +92,15 @@ def test_bad_result_files_name_file_line_and_field(
     assert message in line
 
 
+def test_a_folder_in_place_of_a_result_file_is_refused(kitti_sample, step_folder, capsys):
+    # not a frame without detections (which would lower the APs without a word)
+    target = step_folder / "data" / "000002.txt"
+    target.unlink()
+    target.mkdir()
+    line = one_error_line(capsys, main([str(kitti_sample), str(step_folder)]))
+    assert str(target) in line
+
+
 def test_bom_and_crlf_results_read_as_plain_ones(kitti_sample, step_folder, capsys):
     assert main([str(kitti_sample), str(step_folder), "--json", "-"]) == 0
     plain = json.loads(capsys.readouterr().out)

@@ -125,6 +125,16 @@ def test_show_refuses_a_score_threshold_outside_0_1(one_frame, tmp_path, capsys,
     assert not out.exists()
 
 
+def test_show_refuses_a_folder_in_place_of_the_label_file(one_frame, tmp_path, capsys):
+    label = one_frame.parents[1] / "label_2" / "000000.txt"
+    label.unlink()
+    label.mkdir()  # not an unlabelled frame: drawing it without boxes would say nothing
+    out = tmp_path / "shown.png"
+    assert main(["show", str(one_frame), "--out", str(out)]) == 2
+    _one_line(capsys, str(label))
+    assert not out.exists()
+
+
 def test_show_still_draws_an_intact_frame(one_frame, tmp_path, capsys):
     out = tmp_path / "shown.png"
     assert main(["show", str(one_frame), "--out", str(out)]) == 0

@@ -123,7 +123,9 @@ def read_kitti_folders(
     for frame_id in ids:
         gt_annos.append(read_label_file(label_dir / f"{frame_id}.txt", with_score=False))
         result_file = None if results is None else results / f"{frame_id}.txt"
-        if result_file is not None and result_file.is_file():
+        if result_file is not None and result_file.exists():
+            # anything at <id>.txt is read: a folder there is a KittiFormatError naming it,
+            # not a frame without detections
             dt_annos.append(read_label_file(result_file, with_score=True))
         else:
             dt_annos.append(empty_anno(with_score=True))

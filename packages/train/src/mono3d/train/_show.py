@@ -114,7 +114,7 @@ def show_frame(
     calib = torch.tensor(read_kitti_calib(calib_path).P2, dtype=torch.float64)
     label_path = data_dir / "label_2" / f"{frame_id}.txt"
     labelled = detections = None
-    if label_path.is_file():
+    if label_path.exists():  # no label file: an unlabelled frame; a folder: refused
         labelled = objects_to_boxes(read_kitti_label(label_path), classes, ground_truth=True)
     if pred is not None:
         path = _prediction_file(pathlib.Path(pred), frame_id)
