@@ -148,6 +148,24 @@ def test_invalid_proposals_never_become_detections():
     assert det.bbox2d[det.valid].tolist() == [[60.0, 10.0, 90.0, 50.0]]
 
 
+def test_rows_without_3d_outputs_never_become_detections():
+    """``HeadOutput.has_3d`` (the head's ``rows_3d_inference``) masks rows like invalid
+    proposals; the rows it keeps decode exactly as without the mask."""
+    proposals = torch.tensor([[[10.0, 10.0, 50.0, 50.0], [60.0, 10.0, 90.0, 50.0]]])
+    logits = torch.full((1, 2, 4), -10.0)
+    logits[0, :, 1] = 10.0
+    calib = torch.tensor([[[700.0, 0, 80, 0], [0, 700.0, 40, 0], [0, 0, 1, 0]]])
+    valid = torch.ones(1, 2, dtype=torch.bool)
+    head = head_output(1, 2, category_logit=logits)
+    masked = HeadOutput(**(head.as_dict() | {"has_3d": torch.tensor([[False, True]])}))
+    every = postprocess(head, proposals, valid, calib, CODER)
+    some = postprocess(masked, proposals, valid, calib, CODER)
+    assert every.valid.sum() == 2 and some.valid.sum() == 1
+    kept = every.bbox2d[every.valid][:, 0] > 55  # the second proposal's detection
+    torch.testing.assert_close(some.bbox3d[some.valid], every.bbox3d[every.valid][kept])
+    torch.testing.assert_close(some.bbox2d[some.valid], every.bbox2d[every.valid][kept])
+
+
 @given(
     data=st.data(),
     n=st.integers(1, 8),

@@ -45,6 +45,7 @@ from ._aliases import HeadBox2dLogit as HeadBox2dLogit
 from ._aliases import HeadBox3dLogit as HeadBox3dLogit
 from ._aliases import HeadCategoryLogit as HeadCategoryLogit
 from ._aliases import HeadDepthLogSigma as HeadDepthLogSigma
+from ._aliases import HeadHas3d as HeadHas3d
 from ._aliases import HeadYawLogit as HeadYawLogit
 from ._aliases import HeadYawResi as HeadYawResi
 from ._aliases import ImageSizeTensor as ImageSizeTensor

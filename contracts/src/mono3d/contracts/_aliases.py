@@ -46,6 +46,7 @@ HeadYawLogit = Float[Tensor, "b Nhd C B"]
 HeadCategoryLogit = Float[Tensor, "b Nhd C"]
 HeadBox2dLogit = Float[Tensor, "b Nhd C 4"]  # (dx, dy, dw, dh) refinement of the proposal
 HeadDepthLogSigma = Float[Tensor, "b Nhd C"]  # log of the depth-logit (dz) uncertainty
+HeadHas3d = Bool[Tensor, "b Nhd"]  # rows whose 3D, uncertainty and yaw outputs were computed
 
 # Targets per anchor (gt_feature) -------------------------------------------------------
 AnchorBox2d = Float[Tensor, "b N 4"]

@@ -45,6 +45,7 @@ from ._aliases import (
     HeadBox3dLogit,
     HeadCategoryLogit,
     HeadDepthLogSigma,
+    HeadHas3d,
     HeadYawLogit,
     HeadYawResi,
     ImageSizeTensor,
@@ -168,6 +169,8 @@ class HeadOutput(Bundle):
     refinement (dx, dy, dw, dh) of the proposal (Fast R-CNN deltas, the coder's weights).
     depth_log_sigma: log of the predicted uncertainty of the depth logit dz per class (a
     Laplacian's standard deviation in log-depth units, trained by a negative log-likelihood).
+    has_3d: the rows whose bbox3d_logit, depth_log_sigma, yaw_resi and yaw_logit the head
+    computed (the others hold placeholders and make no detection); None: every row.
     """
 
     bbox3d_logit: HeadBox3dLogit
@@ -176,6 +179,7 @@ class HeadOutput(Bundle):
     category_logit: HeadCategoryLogit
     bbox2d_logit: HeadBox2dLogit
     depth_log_sigma: HeadDepthLogSigma
+    has_3d: HeadHas3d | None = None
 
 
 @dataclass(frozen=True, eq=False)

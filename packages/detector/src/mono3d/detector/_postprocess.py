@@ -6,13 +6,13 @@ that class's deltas and clipped to the image, or the proposal when the coder doe
 the 3D box against the coder's reference box and the class prior, and the yaw (argmax bin plus
 its residual gives alpha; rotation_y = alpha + atan2(x, z) of the decoded location).
 
-A candidate is kept if its proposal is valid, its softmax class probability p exceeds
-``score_thresh`` and everything decoded is finite. Its score is p (``score="2d"``) or
-``p * exp(-sigma_z)`` (``score="3d"``, the default, as GUPNet scores), with ``sigma_z = z *
-exp(s)`` the head's depth uncertainty s (log-sigma of the depth logit dz = log z + const)
-turned into metres at the decoded depth z. Then per-class NMS (``nms_thresh``) on the 2D
-boxes in score order, and the top ``detections_per_image`` (K) survivors sorted by score,
-padded with ``valid`` False.
+A candidate is kept if its proposal is valid and has 3D outputs (``HeadOutput.has_3d``), its
+softmax class probability p exceeds ``score_thresh`` and everything decoded is finite. Its
+score is p (``score="2d"``) or ``p * exp(-sigma_z)`` (``score="3d"``, the default, as GUPNet
+scores), with ``sigma_z = z * exp(s)`` the head's depth uncertainty s (log-sigma of the depth
+logit dz = log z + const) turned into metres at the decoded depth z. Then per-class NMS
+(``nms_thresh``) on the 2D boxes in score order, and the top ``detections_per_image`` (K)
+survivors sorted by score, padded with ``valid`` False.
 """
 
 import torch
@@ -121,6 +121,8 @@ def postprocess(
         ranking = prob * torch.exp(-sigma_z)
     else:
         ranking = prob
+    if head.has_3d is not None:  # rows the head left without 3D outputs make no detection
+        proposal_valid = proposal_valid & head.has_3d
     valid = proposal_valid[:, :, None].expand(b, nhd, num_fg).reshape(b, -1)
     finite = (
         torch.isfinite(box2d).all(dim=-1)

@@ -33,6 +33,11 @@ class HeadConfig(BaseModel):
         tower's (``shared``) or a second pair of the same size (``separate``, Cube R-CNN's
         separate cube head: the depth NLL, whose gradient grows as its sigma shrinks, no
         longer pulls the features the category and 2D refinement read).
+    rows_3d_inference: with ``pool_3d: refined``, at inference only this many rows per
+        image (P, static), those with the highest object-class probability, are pooled
+        again and get 3D, uncertainty and yaw outputs; the others are marked in
+        ``HeadOutput.has_3d`` and make no detection (Mask R-CNN runs its mask head on the
+        detections only, Cube R-CNN its cube head likewise). None: every row.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -47,3 +52,4 @@ class HeadConfig(BaseModel):
     geometry_source: Source = "refined"
     pool_3d: Source = "refined"
     tower_3d: Tower = "separate"
+    rows_3d_inference: int | None = Field(default=100, ge=1)

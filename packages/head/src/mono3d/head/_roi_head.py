@@ -72,8 +72,8 @@ class RoIHead(nn.Module):
     Keyword-only arguments: in_channels (the neck's c), num_classes (C; default the
     model-wide ``DEFAULT_CLASSES`` + background), num_bins (B; default the model-wide
     ``DEFAULT_NUM_BINS``), roi_size, sampling_ratio, fc_dim, canonical_scale,
-    canonical_level, geometry, geometry_dim, geometry_source, pool_3d, tower_3d (defaults:
-    :class:`HeadConfig`'s), refine_weights (the coder's).
+    canonical_level, geometry, geometry_dim, geometry_source, pool_3d, tower_3d,
+    rows_3d_inference (defaults: :class:`HeadConfig`'s), refine_weights (the coder's).
     """
 
     def __init__(
@@ -92,6 +92,7 @@ class RoIHead(nn.Module):
         geometry_source: str = _HEAD.geometry_source,
         pool_3d: str = _HEAD.pool_3d,
         tower_3d: str = _HEAD.tower_3d,
+        rows_3d_inference: int | None = _HEAD.rows_3d_inference,
         refine_weights: tuple[float, float, float, float] = DEFAULT_REFINE_WEIGHTS,
     ) -> None:
         super().__init__()
@@ -116,6 +117,9 @@ class RoIHead(nn.Module):
             raise ValueError(f"pool_3d={pool_3d!r}: expected one of {POOL_3D_SOURCES}")
         if tower_3d not in TOWERS:
             raise ValueError(f"tower_3d={tower_3d!r}: expected one of {TOWERS}")
+        if rows_3d_inference is not None and rows_3d_inference < 1:
+            raise ValueError(f"rows_3d_inference={rows_3d_inference!r}: expected >= 1 or None")
+        self.rows_3d_inference = rows_3d_inference
         self.geometry = bool(geometry)
         self.geometry_source = geometry_source
         self.pool_3d = pool_3d
@@ -225,11 +229,13 @@ class RoIHead(nn.Module):
         (b, 3, 4) KITTI P2 of each image, required with ``geometry``; rows_3d: (b, P) distinct
         row indices into Nhd (training: the rows whose 3D, uncertainty and yaw outputs a loss
         reads): with ``pool_3d: refined`` only these rows are pooled again, the other rows'
-        3D and yaw outputs read the proposal's crop (None: every row is pooled again).
+        3D and yaw outputs read the proposal's crop (shared tower) or zeros (separate), and
+        ``has_3d`` marks them; None: every row in training, at inference the
+        ``rows_3d_inference`` rows of highest object-class probability (every row if None).
 
         Returns a :class:`HeadOutput`: bbox3d_logit (b, Nhd, C, 6), yaw_resi (b, Nhd, C, B),
         yaw_logit (b, Nhd, C, B), category_logit (b, Nhd, C), bbox2d_logit (b, Nhd, C, 4),
-        depth_log_sigma (b, Nhd, C).
+        depth_log_sigma (b, Nhd, C), has_3d (b, Nhd) or None.
         """
         b, nhd = proposals.shape[:2]
         if checks_enabled():
@@ -244,7 +250,13 @@ class RoIHead(nn.Module):
         if self.geometry_source == "refined" or self.pool_3d == "refined":
             refined = self.refined_boxes(proposals, category_logit, bbox2d_logit)
         separate = self.tower_3d == "separate"
+        has_3d = None
         if self.pool_3d == "refined":
+            if rows_3d is None and not self.training:
+                rows_3d = self.inference_rows(category_logit, proposals)
+            if rows_3d is not None:
+                has_3d = torch.zeros(b, nhd, dtype=torch.bool, device=proposals.device)
+                has_3d = has_3d.scatter(1, rows_3d, True)
             # rows outside rows_3d keep the proposal's vector (shared) or zeros (separate):
             # no loss reads their 3D and yaw outputs
             first = torch.zeros_like(x) if separate else x
@@ -269,7 +281,21 @@ class RoIHead(nn.Module):
             category_logit=category_logit,
             bbox2d_logit=bbox2d_logit,
             depth_log_sigma=self.depth_log_sigma_pred(x3d).view(b, nhd, c),
+            has_3d=has_3d,
         )
+
+    def inference_rows(self, category_logit: Tensor, proposals: Tensor) -> Tensor | None:
+        """(b, P) the ``rows_3d_inference`` rows of each image whose largest object-class
+        softmax probability is highest (P static), rows of empty proposals (the RPN's
+        padding, all zero) last; None when that is every row."""
+        p = self.rows_3d_inference
+        if p is None or p >= category_logit.shape[1]:
+            return None
+        with torch.no_grad():
+            best = torch.softmax(category_logit.float(), dim=-1)[..., 1:].amax(dim=-1)
+            size = proposals[..., 2:] - proposals[..., :2]
+            best = torch.where((size > 0).all(dim=-1), best, torch.full_like(best, -1.0))
+            return best.topk(p, dim=1).indices
 
     def tower(self, crop: Tensor, three_d: bool = False) -> Tensor:
         """(m, fc_dim) vectors of flattened crops (m, c*roi_size**2): fc6 -> ReLU -> fc7 ->
