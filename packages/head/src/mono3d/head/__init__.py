@@ -5,7 +5,6 @@ bin logits) and category outputs; the 3D outputs also read the proposal's geomet
 from ._config import HeadConfig as HeadConfig
 from ._geometry import GEOMETRY_FEATURES as GEOMETRY_FEATURES
 from ._geometry import proposal_geometry as proposal_geometry
-from ._roi_head import LEVELS as LEVELS
-from ._roi_head import SCALES as SCALES
+from ._roi_align import PyramidRoIAlign as PyramidRoIAlign
 from ._roi_head import RoIHead as RoIHead
 from ._version import __version__ as __version__

@@ -5,37 +5,26 @@ Shape shorthand (mono3d.contracts glossary): b batch, h4/w4 the stride-4 size, c
 channels, Nhd proposals per image, C categories incl. background, B yaw bins.
 """
 
-import dataclasses
-import math
 
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
-from torchvision.ops import MultiScaleRoIAlign
-from torchvision.ops.poolers import initLevelMapper
 
 from mono3d.contracts import ContractError, HeadOutput, NeckFeatures, checks_enabled, contract
 from mono3d.geometry import (
     DEFAULT_CLASSES,
     DEFAULT_NUM_BINS,
     DEFAULT_REFINE_WEIGHTS,
-    PYRAMID_STRIDES,
     decode_box2d,
 )
 
 from ._config import SOURCES, TOWERS, HeadConfig
 from ._geometry import GEOMETRY_FEATURES, proposal_geometry
+from ._roi_align import LEVELS, PyramidMaps, PyramidRoIAlign
 
-#: feature map names pooled from (the fields of the contract's ``NeckFeatures``), and their
-#: scales (1 / stride, the model-wide ``PYRAMID_STRIDES``)
-LEVELS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(NeckFeatures))
-SCALES: tuple[float, ...] = tuple(1 / stride for stride in PYRAMID_STRIDES)
 #: whose geometry the 3D branch reads, and whose RoIAlign crop the 3D and yaw outputs read
 GEOMETRY_SOURCES: tuple[str, ...] = SOURCES
 POOL_3D_SOURCES: tuple[str, ...] = SOURCES
-#: pyramid level numbers of s2 and s4 (level k has stride 2**k)
-MIN_LEVEL = int(math.log2(PYRAMID_STRIDES[0]))
-MAX_LEVEL = int(math.log2(PYRAMID_STRIDES[-1]))
 _HEAD = HeadConfig()
 
 
@@ -44,8 +33,8 @@ class RoIHead(nn.Module):
     the 3D logit (du, dv, dz, dh, dw, dl) and the log-uncertainty of its dz, the 2D
     refinement deltas, MultiBin yaw residuals and bin logits, and the category logits.
 
-    Pooling: torchvision ``MultiScaleRoIAlign`` (roi_size x roi_size, ``sampling_ratio``),
-    level by the FPN rule floor(canonical_level + log2(sqrt(area) / canonical_scale)) clamped
+    Pooling: :class:`PyramidRoIAlign`, torchvision's ``MultiScaleRoIAlign`` as a vectorised
+    gather on the CPU (roi_size x roi_size, ``sampling_ratio``), level by the FPN rule floor(canonical_level + log2(sqrt(area) / canonical_scale)) clamped
     to the three levels: with the defaults (224, 4), sqrt(area) < 112 px -> s2,
     112..224 -> s3, >= 224 -> s4. The scales are fixed (1/4, 1/8, 1/16) by the contract, so
     no image size is needed.
@@ -127,17 +116,11 @@ class RoIHead(nn.Module):
         wx, wy, ww, wh = (float(w) for w in refine_weights)
         self.refine_weights = (wx, wy, ww, wh)
 
-        self.pooler = MultiScaleRoIAlign(
-            list(LEVELS),
+        self.pooler = PyramidRoIAlign(
             output_size=roi_size,
             sampling_ratio=sampling_ratio,
             canonical_scale=canonical_scale,
             canonical_level=canonical_level,
-        )
-        # fixed strides: set the scales and the level mapper once instead of inferring them
-        self.pooler.scales = list(SCALES)
-        self.pooler.map_levels = initLevelMapper(
-            MIN_LEVEL, MAX_LEVEL, canonical_scale=canonical_scale, canonical_level=canonical_level
         )
 
         self.fc6 = nn.Linear(in_channels * roi_size * roi_size, fc_dim)
@@ -197,24 +180,7 @@ class RoIHead(nn.Module):
         in padded-image pixels, image-major; each from its FPN level."""
         if checks_enabled():
             self._check(features)
-        return self._pool(self.pooling_maps(features), proposals)
-
-    @staticmethod
-    def pooling_maps(features: NeckFeatures) -> dict[str, Tensor]:
-        """The s2/s3/s4 maps as RoIAlign reads them: float32, contiguous. Under autocast,
-        torchvision's RoIAlign casts its input to float32 and its kernel makes it contiguous
-        on every call; converting once per forward lets both poolings of the head (the
-        proposals and the refined boxes) share one copy (the values are the same)."""
-        return {
-            name: getattr(features, name).to(torch.float32, memory_format=torch.contiguous_format)
-            for name in LEVELS
-        }
-
-    def _pool(self, maps: dict[str, Tensor], boxes: Tensor) -> Tensor:
-        """(b*Nhd, c, roi_size, roi_size) RoIAlign crops of ``boxes`` (b, Nhd, 4) from the
-        :meth:`pooling_maps`."""
-        h4, w4 = maps["s2"].shape[-2:]
-        return self.pooler(maps, list(boxes.unbind(0)), [(4 * h4, 4 * w4)])
+        return self.pooler(self.pooler.prepare(features), proposals)
 
     @contract
     def forward(
@@ -240,8 +206,8 @@ class RoIHead(nn.Module):
         b, nhd = proposals.shape[:2]
         if checks_enabled():
             self._check(features)
-        maps = self.pooling_maps(features)
-        crop = self._pool(maps, proposals).flatten(1)
+        maps = self.pooler.prepare(features)
+        crop = self.pooler(maps, proposals).flatten(1)
         x = self.tower(crop)
         c, nb = self.num_classes, self.num_bins
         category_logit = self.category_pred(x).view(b, nhd, c)
@@ -305,14 +271,14 @@ class RoIHead(nn.Module):
         return self.relu(self.fc7(self.relu(self.fc6(crop))))
 
     def appearance(
-        self, maps: dict[str, Tensor], boxes: Tensor, three_d: bool = False
+        self, maps: PyramidMaps, boxes: Tensor, three_d: bool = False
     ) -> Tensor:
         """(b*Nhd, fc_dim) appearance vectors of ``boxes`` (b, Nhd, 4): RoIAlign from the
-        :meth:`pooling_maps`, then :meth:`tower` (the 3D outputs' with ``three_d``)."""
-        return self.tower(self._pool(maps, boxes).flatten(1), three_d)
+        maps the pooler prepared, then :meth:`tower` (the 3D outputs' with ``three_d``)."""
+        return self.tower(self.pooler(maps, boxes).flatten(1), three_d)
 
     def refined_appearance(
-        self, maps: dict[str, Tensor], refined: Tensor, first: Tensor, rows_3d: Tensor | None
+        self, maps: PyramidMaps, refined: Tensor, first: Tensor, rows_3d: Tensor | None
     ) -> Tensor:
         """(b*Nhd, fc_dim) appearance vectors of the ``refined`` boxes (b, Nhd, 4); with
         ``rows_3d`` (b, P) only those rows are pooled again (P static), the others keep
