@@ -27,7 +27,7 @@ def test_from_config_maps_every_field():
 def test_defaults():
     cfg = HeadConfig()
     assert (cfg.roi_size, cfg.sampling_ratio, cfg.fc_dim) == (7, 2, 1024)
-    head = RoIHead()  # the constructor's defaults: the config's and the model-wide sizes
+    head = RoIHead(in_channels=256)  # the config's defaults and the model-wide sizes
     assert (head.num_classes, head.num_bins) == (len(DEFAULT_CLASSES) + 1, DEFAULT_NUM_BINS)
     assert (head.roi_size, head.fc_dim) == (cfg.roi_size, cfg.fc_dim)
 
@@ -57,4 +57,4 @@ def test_config_is_frozen_and_constructor_checks():
     with pytest.raises(pydantic.ValidationError):
         cfg.fc_dim = 8  # type: ignore[misc]
     with pytest.raises(ValueError, match="num_bins"):
-        RoIHead(num_bins=0)
+        RoIHead(in_channels=8, num_bins=0)

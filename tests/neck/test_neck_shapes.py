@@ -37,8 +37,8 @@ def test_fpn_output_shapes(b, hw, channels, out, g):
     assert result.s4.shape == (b, out, h // 16, w // 16)
 
 
-def test_default_channels_match_resnet50():
-    neck = FPN()
+def test_resnet50_channels():
+    neck = FPN(in_channels=(256, 512, 1024))
     assert neck.in_channels == (256, 512, 1024) and neck.out_channels == 256
     result = neck(_features(1, 64, 96, (256, 512, 1024)))
     assert result.s3.shape == (1, 256, 8, 12)

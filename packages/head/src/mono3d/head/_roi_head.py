@@ -68,7 +68,7 @@ class RoIHead(nn.Module):
     def __init__(
         self,
         *,
-        in_channels: int = 256,  # mono3d.neck.NeckConfig's c (the head may not import the neck)
+        in_channels: int,  # the neck's c (a build argument: the head may not import the neck)
         num_classes: int = len(DEFAULT_CLASSES) + 1,
         num_bins: int = DEFAULT_NUM_BINS,
         roi_size: int = _HEAD.roi_size,

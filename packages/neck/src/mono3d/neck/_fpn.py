@@ -32,16 +32,15 @@ class FPN(nn.Module):
     pooled level: the outputs are the three input strides (4, 8, 16), c channels each.
 
     Keyword-only arguments:
-        in_channels: the backbone's (c2, c3, c4), e.g. ``ResNet.out_channels``; by default
-            ResNet50's.
+        in_channels: the backbone's (c2, c3, c4), ``ResNet.out_channels`` (a build
+            argument, as torchvision's ``FeaturePyramidNetwork`` takes it).
         out_channels: c (``out_channels`` attribute); default: :class:`NeckConfig`'s.
     """
 
     def __init__(
         self,
         *,
-        # mono3d.backbone.STAGE_CHANNELS[50] (the neck may not import the backbone)
-        in_channels: Sequence[int] = (256, 512, 1024),
+        in_channels: Sequence[int],
         out_channels: int = _NECK.out_channels,
     ) -> None:
         super().__init__()

@@ -30,7 +30,7 @@ class RPN(nn.Module):
 
     Keyword-only arguments (defaults: :class:`RPNConfig`'s, after torchvision's Faster
     R-CNN, docs/DESIGN.md §5):
-        in_channels: the neck's c (default: that of the neck's default config).
+        in_channels: the neck's c (a build argument, as torchvision's RPNHead takes it).
         anchor_sizes: per level (s2, s3, s4), anchor sides in pixels.
         aspect_ratios: height / width ratios shared by the levels; A = sizes x ratios.
         pre_nms_top_n_train / _test: anchors kept per level before NMS.
@@ -47,7 +47,7 @@ class RPN(nn.Module):
     def __init__(
         self,
         *,
-        in_channels: int = 256,  # mono3d.neck.NeckConfig's c (the rpn may not import the neck)
+        in_channels: int,  # the neck's c (a build argument: the rpn may not import the neck)
         anchor_sizes: Sequence[Sequence[float]] = _RPN.anchor_sizes,
         aspect_ratios: Sequence[float] = _RPN.aspect_ratios,
         pre_nms_top_n_train: int = _RPN.pre_nms_top_n_train,
