@@ -97,3 +97,22 @@ def test_adaptive_sampling_is_torchvisions_own_op():
     prepared = pooler.prepare(features)
     assert prepared.table is None
     assert torch.equal(pooler(prepared, boxes), _reference(pooler, features, boxes))
+
+
+def test_non_finite_and_huge_boxes_neither_crash_nor_leak():
+    # a NaN image gives NaN proposals: those rows pool zeros (torchvision's level matches none);
+    # boxes beyond int64 pixel indices (torchvision's own op crashes on them) pool finite values
+    features = _features(2, 4, 16, 16, 7)
+    boxes = _boxes(2, 10, 64, 64, 7)
+    boxes[0, 0] = float("nan")
+    boxes[0, 1, 2:] = float("inf")
+    boxes[1, 2] = torch.tensor([1e30, 1e30, 3e30, 3e30])
+    boxes[1, 3] = torch.tensor([-1e30, -1e30, 1e30, 1e30])
+    pooler = PyramidRoIAlign(output_size=7, sampling_ratio=2, canonical_scale=56, canonical_level=4)
+    ours = pooler(pooler.prepare(features), boxes)
+    assert torch.equal(ours[:2], torch.zeros_like(ours[:2]))
+    assert ours.isfinite().all()
+    ordinary = torch.ones(20, dtype=torch.bool)
+    ordinary[[0, 1, 12, 13]] = False
+    theirs = _reference(pooler, features, torch.where(ordinary.view(2, 10, 1), boxes, 0.0))
+    torch.testing.assert_close(ours[ordinary], theirs[ordinary], atol=1e-5, rtol=1e-5)

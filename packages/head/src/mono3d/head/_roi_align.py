@@ -125,7 +125,10 @@ class PyramidRoIAlign(nn.Module):
         b, nhd = boxes.shape[:2]
         flat = boxes.reshape(-1, 4).to(torch.float32)
         with torch.no_grad():
-            index, weight = self.samples(flat, prepared, nhd)
+            # a non-finite box pools zeros, as in torchvision (its level matches no level)
+            finite = flat.isfinite().all(1)
+            index, weight = self.samples(torch.where(finite[:, None], flat, 0.0), prepared, nhd)
+            weight = weight * finite.repeat_interleave(self.output_size**2)[:, None]
         c = prepared.table.shape[1]
         s = self.output_size
         with torch.autocast(device_type=prepared.table.device.type, enabled=False):
@@ -158,7 +161,7 @@ class PyramidRoIAlign(nn.Module):
             v = start[:, None, None] + p * bin_size + i * bin_size / sr  # (R, S, sr)
             size = length[:, None, None]
             inside = (v >= -1.0) & (v <= size.to(v.dtype))
-            v = v.clamp(min=0.0)
+            v = torch.minimum(v.clamp(min=0.0), size.to(v.dtype))  # no int64 overflow
             low = v.floor().to(torch.int64)
             last = low >= size - 1
             low = torch.where(last, size - 1, low)
