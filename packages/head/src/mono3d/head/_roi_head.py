@@ -20,7 +20,7 @@ from mono3d.geometry import (
 
 from ._config import SOURCES, TOWERS, HeadConfig
 from ._geometry import GEOMETRY_FEATURES, proposal_geometry
-from ._roi_align import LEVELS, PyramidMaps, PyramidRoIAlign
+from ._roi_align import PyramidMaps, PyramidRoIAlign
 
 #: whose geometry the 3D branch reads, and whose RoIAlign crop the 3D and yaw outputs read
 GEOMETRY_SOURCES: tuple[str, ...] = SOURCES
@@ -34,10 +34,10 @@ class RoIHead(nn.Module):
     refinement deltas, MultiBin yaw residuals and bin logits, and the category logits.
 
     Pooling: :class:`PyramidRoIAlign`, torchvision's ``MultiScaleRoIAlign`` as a vectorised
-    gather on the CPU (roi_size x roi_size, ``sampling_ratio``), level by the FPN rule floor(canonical_level + log2(sqrt(area) / canonical_scale)) clamped
-    to the three levels: with the defaults (224, 4), sqrt(area) < 112 px -> s2,
-    112..224 -> s3, >= 224 -> s4. The scales are fixed (1/4, 1/8, 1/16) by the contract, so
-    no image size is needed.
+    gather on the CPU (roi_size x roi_size, ``sampling_ratio``), level by the FPN rule
+    floor(canonical_level + log2(sqrt(area) / canonical_scale)) clamped to the three levels:
+    with the defaults (224, 4), sqrt(area) < 112 px -> s2, 112..224 -> s3, >= 224 -> s4.
+    The scales are fixed (1/4, 1/8, 1/16) by the contract, so no image size is needed.
 
     Then flatten -> fc6 -> ReLU -> fc7 -> ReLU (``fc_dim`` each): the appearance vector,
     read by the category, 2D refinement and yaw layers. With ``geometry`` (default) the 3D
