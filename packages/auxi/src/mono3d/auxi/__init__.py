@@ -19,3 +19,18 @@ from ._targets import make_align as make_align
 from ._targets import make_auxi as make_auxi
 from ._targets import make_feature as make_feature
 from ._version import __version__ as __version__
+
+__all__ = [
+    "DEFAULT_NUM_BINS",
+    "DEFAULT_PRIORS",
+    "AnchorTargetConfig",
+    "AuxiConfig",
+    "ProposalTargetConfig",
+    "TargetBuilder",
+    "__version__",
+    "make_align",
+    "make_auxi",
+    "make_feature",
+    "priors_tensor",
+    "select_class_from_prediction",
+]

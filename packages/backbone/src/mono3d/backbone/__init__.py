@@ -10,3 +10,14 @@ from ._resnet import STAGE_CHANNELS as STAGE_CHANNELS
 from ._resnet import ResNet as ResNet
 from ._resnet import ResNet50 as ResNet50
 from ._version import __version__ as __version__
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "STAGE_CHANNELS",
+    "BackboneConfig",
+    "FrozenBatchNorm2d",
+    "ResNet",
+    "ResNet50",
+    "__version__",
+]

@@ -25,9 +25,6 @@ from ._augment import crop as crop
 from ._augment import hflip as hflip
 from ._augment import resize as resize
 from ._classes import DEFAULT_CLASSES as DEFAULT_CLASSES
-from ._classes import DROP as DROP
-from ._classes import IGNORE as IGNORE
-from ._classes import IGNORE_CATEGORY as IGNORE_CATEGORY
 from ._classes import ClassMap as ClassMap
 from ._config import AugmentConfig as AugmentConfig
 from ._config import DataConfig as DataConfig
@@ -35,8 +32,6 @@ from ._convert import detections_to_kitti as detections_to_kitti
 from ._convert import labels_to_sample as labels_to_sample
 from ._convert import write_kitti_results as write_kitti_results
 from ._dataset import KittiDataset as KittiDataset
-from ._dataset import KittiFrames as KittiFrames
-from ._dataset import find_frames as find_frames
 from ._dataset import read_image as read_image
 from ._priors import class_priors as class_priors
 from ._sample import IGNORE_BOX3D as IGNORE_BOX3D
@@ -44,3 +39,40 @@ from ._sample import Batch as Batch
 from ._sample import Sample as Sample
 from ._sample import collate as collate
 from ._version import __version__ as __version__
+
+__all__ = [
+    "DEFAULT_CLASSES",
+    "IGNORE_BOX3D",
+    "LABEL_FIELDS",
+    "AugmentConfig",
+    "Batch",
+    "ClassMap",
+    "Compose",
+    "DataConfig",
+    "KittiCalib",
+    "KittiDataset",
+    "KittiFormatError",
+    "KittiObject",
+    "PhotometricJitter",
+    "RandomHorizontalFlip",
+    "RandomScaleCrop",
+    "Sample",
+    "__version__",
+    "adjust_photometric",
+    "class_priors",
+    "collate",
+    "crop",
+    "detections_to_kitti",
+    "format_kitti_object",
+    "hflip",
+    "labels_to_sample",
+    "parse_kitti_calib",
+    "parse_kitti_label",
+    "read_image",
+    "read_kitti_calib",
+    "read_kitti_label",
+    "resize",
+    "write_kitti_calib",
+    "write_kitti_label",
+    "write_kitti_results",
+]

@@ -16,11 +16,9 @@ from ._config import LossConfig as LossConfig
 from ._config import PostprocessConfig as PostprocessConfig
 from ._config_io import ConfigError as ConfigError
 from ._config_io import apply_overrides as apply_overrides
-from ._config_io import format_validation_error as format_validation_error
 from ._config_io import load_config as load_config
 from ._config_io import read_mapping as read_mapping
 from ._config_io import validate_config as validate_config
-from ._criterion import DEFAULT_WEIGHTS as DEFAULT_WEIGHTS
 from ._criterion import Criterion as Criterion
 from ._detector import Detector as Detector
 from ._detector import DetectorOutput as DetectorOutput
@@ -30,3 +28,28 @@ from ._export import EXPORT_OUTPUTS as EXPORT_OUTPUTS
 from ._export import DetectorForExport as DetectorForExport
 from ._postprocess import postprocess as postprocess
 from ._version import __version__ as __version__
+
+__all__ = [
+    "DEFAULT_CLASS_PRIORS",
+    "EXPORT_INPUTS",
+    "EXPORT_OUTPUTS",
+    "CoderConfig",
+    "ConfigError",
+    "Criterion",
+    "Detector",
+    "DetectorConfig",
+    "DetectorForExport",
+    "DetectorOutput",
+    "LossConfig",
+    "PostprocessConfig",
+    "__version__",
+    "apply_overrides",
+    "build_coder",
+    "build_criterion",
+    "build_detector",
+    "join_ground_truth",
+    "load_config",
+    "postprocess",
+    "read_mapping",
+    "validate_config",
+]

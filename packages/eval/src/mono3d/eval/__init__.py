@@ -39,3 +39,37 @@ from ._settings import Difficulty as Difficulty
 from ._tensors import detections_to_annos as detections_to_annos
 from ._tensors import ground_truth_to_annos as ground_truth_to_annos
 from ._version import __version__ as __version__
+
+__all__ = [
+    "DEFAULT_CLASSES",
+    "DEFAULT_IOU",
+    "DEFAULT_NEIGHBOURS",
+    "DIFFICULTIES",
+    "LOOSE_IOU",
+    "METRICS",
+    "NUM_SAMPLE_POINTS",
+    "STRICT_IOU",
+    "UNKNOWN_ALPHA",
+    "Curves",
+    "Difficulty",
+    "EvalInputError",
+    "EvalResult",
+    "KittiFormatError",
+    "__version__",
+    "add_arguments",
+    "check_anno",
+    "detections_to_annos",
+    "empty_anno",
+    "evaluate",
+    "evaluate_folders",
+    "ground_truth_to_annos",
+    "image_overlap",
+    "main",
+    "read_id_list",
+    "read_kitti_folders",
+    "read_label_file",
+    "resolve_label_dir",
+    "resolve_result_dir",
+    "run_command",
+    "score_thresholds",
+]

@@ -8,3 +8,12 @@ from ._geometry import proposal_geometry as proposal_geometry
 from ._roi_align import PyramidRoIAlign as PyramidRoIAlign
 from ._roi_head import RoIHead as RoIHead
 from ._version import __version__ as __version__
+
+__all__ = [
+    "GEOMETRY_FEATURES",
+    "HeadConfig",
+    "PyramidRoIAlign",
+    "RoIHead",
+    "__version__",
+    "proposal_geometry",
+]

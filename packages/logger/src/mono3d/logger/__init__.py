@@ -17,7 +17,6 @@ from ._logger import HistoryLogger as HistoryLogger
 from ._logger import LoggerConfig as LoggerConfig
 from ._logger import history_logger as history_logger
 from ._records import EvalRecord as EvalRecord
-from ._records import HistoryRecord as HistoryRecord
 from ._records import TrainRecord as TrainRecord
 from ._records import record_adapter as record_adapter
 from ._version import __version__ as __version__
@@ -26,10 +25,10 @@ __all__ = [
     "EvalRecord",
     "HistoryError",
     "HistoryLogger",
-    "HistoryRecord",
     "HistoryWarning",
     "LoggerConfig",
     "TrainRecord",
+    "__version__",
     "atomic_write",
     "csv_columns",
     "export_csv",

@@ -6,8 +6,19 @@ from ._anchors import AnchorGenerator as AnchorGenerator
 from ._anchors import base_anchors as base_anchors
 from ._config import RPNConfig as RPNConfig
 from ._head import RPNHead as RPNHead
-from ._nms import ALL_CANDIDATES as ALL_CANDIDATES
 from ._nms import nms_keep_mask as nms_keep_mask
 from ._proposals import select_proposals as select_proposals
 from ._rpn import RPN as RPN
 from ._version import __version__ as __version__
+
+__all__ = [
+    "RPN",
+    "STRIDES",
+    "AnchorGenerator",
+    "RPNConfig",
+    "RPNHead",
+    "__version__",
+    "base_anchors",
+    "nms_keep_mask",
+    "select_proposals",
+]

@@ -22,13 +22,9 @@ if TYPE_CHECKING:
     from ._config import LoopSection as LoopSection
     from ._config import OutputSection as OutputSection
     from ._config import TrainConfig as TrainConfig
-    from ._config import check_data_paths as check_data_paths
     from ._config import load_train_config as load_train_config
-    from ._demo import demo_config as demo_config
     from ._demo import loss_decrease as loss_decrease
     from ._demo import synthesise as synthesise
-    from ._distributed import DistContext as DistContext
-    from ._distributed import init_distributed as init_distributed
     from ._draw import BoxesToDraw as BoxesToDraw
     from ._draw import draw_boxes_on_image as draw_boxes_on_image
     from ._draw import project_corners as project_corners
@@ -37,14 +33,11 @@ if TYPE_CHECKING:
     from ._draw_bev import draw_bev as draw_bev
     from ._draw_frame import draw_frame as draw_frame
     from ._evaluate import evaluate_detector as evaluate_detector
-    from ._evaluate import metrics_of as metrics_of
-    from ._predict import find_calib as find_calib
     from ._predict import load_detector as load_detector
     from ._predict import predict_images as predict_images
     from ._rng import capture_rng_state as capture_rng_state
     from ._rng import derive_seed as derive_seed
     from ._rng import restore_rng_state as restore_rng_state
-    from ._sampler import SampleKey as SampleKey
     from ._sampler import StepBatchSampler as StepBatchSampler
     from ._schedule import OptimConfig as OptimConfig
     from ._schedule import ScheduleConfig as ScheduleConfig
@@ -69,13 +62,9 @@ _EXPORTS: dict[str, str] = {
     "LoopSection": "_config",
     "OutputSection": "_config",
     "TrainConfig": "_config",
-    "check_data_paths": "_config",
     "load_train_config": "_config",
-    "demo_config": "_demo",
     "loss_decrease": "_demo",
     "synthesise": "_demo",
-    "DistContext": "_distributed",
-    "init_distributed": "_distributed",
     "BoxesToDraw": "_draw",
     "BevView": "_draw_bev",
     "bev_view": "_draw_bev",
@@ -84,14 +73,11 @@ _EXPORTS: dict[str, str] = {
     "draw_boxes_on_image": "_draw",
     "project_corners": "_draw",
     "evaluate_detector": "_evaluate",
-    "metrics_of": "_evaluate",
-    "find_calib": "_predict",
     "load_detector": "_predict",
     "predict_images": "_predict",
     "capture_rng_state": "_rng",
     "derive_seed": "_rng",
     "restore_rng_state": "_rng",
-    "SampleKey": "_sampler",
     "StepBatchSampler": "_sampler",
     "OptimConfig": "_schedule",
     "ScheduleConfig": "_schedule",
@@ -111,12 +97,10 @@ __all__ = [
     "BoxesToDraw",
     "CheckpointError",
     "DataSection",
-    "DistContext",
     "EvalSection",
     "LoopSection",
     "OptimConfig",
     "OutputSection",
-    "SampleKey",
     "ScheduleConfig",
     "StepBatchSampler",
     "TrainCallbacks",
@@ -124,25 +108,21 @@ __all__ = [
     "TrainOutcome",
     "Trainer",
     "TrainingDiverged",
+    "__version__",
     "bev_view",
     "build_optimizer",
     "build_scheduler",
     "capture_rng_state",
-    "check_data_paths",
-    "demo_config",
     "derive_seed",
     "draw_bev",
     "draw_boxes_on_image",
     "draw_frame",
     "evaluate_detector",
-    "find_calib",
-    "init_distributed",
     "load_checkpoint",
     "load_detector",
     "load_train_config",
     "loss_decrease",
     "lr_factor",
-    "metrics_of",
     "predict_images",
     "project_corners",
     "restore_rng_state",
