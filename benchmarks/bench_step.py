@@ -21,10 +21,10 @@ CPU-time difference in ms and as a share of the training step.
 stages: the same step timed by forward hooks on the blocks (the Detector and Criterion code
 runs unchanged): backbone, neck, RPN conv head, proposal selection (RPN minus its conv head:
 anchors, decode, top-k, NMS, padding), RoI head, the rest of Detector.forward (joining the GT
-boxes, bundle checks), targets (the Criterion's TargetBuilder = make_auxi: matching, sampling,
-encoding), losses (the rest of the Criterion), backward, optimizer. One round runs every n once
-(interleaved); the median of each stage over the rounds; "targets %" is the targets' share of
-the median step.
+boxes, bundle checks), targets (the TargetBuilder = make_auxi: matching, sampling, encoding;
+the Detector's, run after its RPN, or the Criterion's where the Detector has none), losses
+(the rest of the Criterion), backward, optimizer. One round runs every n once (interleaved);
+the median of each stage over the rounds; "targets %" is the targets' share of the median step.
 
 On a machine shared with other jobs, ``--threads 1 --clock cpu`` gives robust shares: with
 one thread, the process CPU time of a span is the work done in it, whatever else runs.
@@ -209,6 +209,8 @@ def part_stages(args: argparse.Namespace, size: tuple[int, int]) -> None:
         (criterion.targets, "targets"),
     ):
         spans.attach(module, name)
+    if detector.targets is not None:  # the Detector samples the targets after its RPN
+        spans.attach(detector.targets, "det targets")
     steps = {
         n: make_step(detector, criterion, optimizer, args.batch, h, w, n) for n in args.objects
     }
@@ -230,8 +232,9 @@ def part_stages(args: argparse.Namespace, size: tuple[int, int]) -> None:
                     - s["backbone"]
                     - s["neck"]
                     - s["rpn"]
-                    - s["roi head"],
-                    "targets": s["targets"],
+                    - s["roi head"]
+                    - s["det targets"],
+                    "targets": s["targets"] + s["det targets"],
                     "losses": s["criterion"] - s["targets"],
                     **tail,
                 }
