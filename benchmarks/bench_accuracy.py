@@ -30,27 +30,23 @@ a run's predictions (KITTI AP + recall of moderate cars at a score threshold).
 """
 
 import argparse
-import math
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from mono3d.eval import (
-    DIFFICULTIES,
+    count_recall,
     evaluate_folders,
+    matched_errors,
     read_id_list,
-    read_label_file,
     resolve_label_dir,
 )
-from mono3d.geometry import box3d_iou, box_iou, boxes7
 from mono3d.train import load_detector, predict_images
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -58,7 +54,6 @@ KITTI_SAMPLE = REPO / "tests" / "data" / "kitti_sample"
 CONFIG = REPO / "configs" / "synthetic.yaml"
 
 CLASSES = ("Car", "Pedestrian", "Cyclist")
-MODERATE = next(d for d in DIFFICULTIES if d.name == "moderate")
 
 
 def frame_ids(root: pathlib.Path, ids: str | None) -> list[str]:
@@ -127,129 +122,6 @@ def cap(root: pathlib.Path, ids_file: str | None) -> None:
         write_ground_truth_results(root, ids, pathlib.Path(tmp))
         print("ground truth scored against itself (the cap of this split)")
         ap_summary(root, {"cap": pathlib.Path(tmp)}, ids)
-
-
-def _greedy_matches(iou: np.ndarray, threshold: float) -> int:
-    """Objects (rows, in order) matched one-to-one to detections (columns) at IoU >= t."""
-    free = np.ones(iou.shape[1], dtype=bool)
-    matched = 0
-    for row in iou:
-        candidates = np.where(free & (row >= threshold), row, -1.0)
-        if candidates.size and candidates.max() >= threshold:
-            free[int(candidates.argmax())] = False
-            matched += 1
-    return matched
-
-
-def _boxes7(anno: dict[str, np.ndarray], rows: np.ndarray) -> torch.Tensor:
-    location = torch.as_tensor(anno["location"][rows], dtype=torch.float32).reshape(-1, 3)
-    dims = torch.as_tensor(anno["dimensions"][rows], dtype=torch.float32).reshape(-1, 3)
-    ry = torch.as_tensor(anno["rotation_y"][rows], dtype=torch.float32).reshape(-1, 1)
-    return boxes7(torch.cat([location, dims], dim=-1), ry)
-
-
-class Recall(NamedTuple):
-    """Moderate Car objects, and how many a detection matched at 2D IoU >= 0.7 / 3D >= 0.5."""
-
-    total: int
-    hit2d: int
-    hit3d: int
-
-
-def _frames(
-    root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float
-) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], np.ndarray]]:
-    """Per frame: (labels, rows of its moderate Car objects, detections, rows of its Car
-    detections scoring >= min_score); frames without either are skipped after counting."""
-    label_dir = resolve_label_dir(root)
-    result_dir = result_folder(results)
-    for frame in ids:
-        gt = read_label_file(label_dir / f"{frame}.txt", with_score=False)
-        path = result_dir / f"{frame}.txt"
-        dt = read_label_file(path, with_score=True) if path.exists() else None
-        height = gt["bbox"][:, 3] - gt["bbox"][:, 1] if len(gt["name"]) else np.zeros(0)
-        objects = np.flatnonzero(
-            (np.char.lower(gt["name"].astype(str)) == "car")
-            & (height > MODERATE.min_height)
-            & (gt["occluded"] <= MODERATE.max_occlusion)
-            & (gt["truncated"] <= MODERATE.max_truncation)
-        )
-        if dt is None:
-            yield gt, objects, {}, np.zeros(0, dtype=np.int64)
-            continue
-        dets = np.flatnonzero(
-            (np.char.lower(dt["name"].astype(str)) == "car") & (dt["score"] >= min_score)
-        )
-        yield gt, objects, dt, dets
-
-
-def _iou2d(
-    gt: dict[str, np.ndarray], objects: np.ndarray, dt: dict[str, np.ndarray], dets: np.ndarray
-) -> np.ndarray:
-    return box_iou(
-        torch.as_tensor(gt["bbox"][objects], dtype=torch.float32)[None],
-        torch.as_tensor(dt["bbox"][dets], dtype=torch.float32)[None],
-    )[0].numpy()
-
-
-def count_recall(
-    root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float
-) -> Recall:
-    """The moderate Car recall of the result files in ``results`` (see the module doc)."""
-    total = hit2d = hit3d = 0
-    for gt, objects, dt, dets in _frames(root, results, ids, min_score):
-        total += len(objects)
-        if not len(objects) or not len(dets):
-            continue
-        iou3d = box3d_iou(_boxes7(gt, objects)[None], _boxes7(dt, dets)[None])[0].numpy()
-        hit2d += _greedy_matches(_iou2d(gt, objects, dt, dets), 0.7)
-        hit3d += _greedy_matches(iou3d, 0.5)
-    return Recall(total, hit2d, hit3d)
-
-
-def matched_errors(
-    root: pathlib.Path, results: pathlib.Path, ids: list[str], min_score: float
-) -> np.ndarray:
-    """For each moderate Car whose best 2D-overlapping Car detection (score >= min_score)
-    overlaps it at 2D IoU >= 0.5, one row: true z, |dz|, |dz|/z, |dx|, the largest size
-    ratio error, |dyaw|, and the 3D IoU of the pair as found, with the true z put in and with
-    the true yaw put in. (0, 9) when nothing matched."""
-    rows = []
-    for gt, objects, dt, dets in _frames(root, results, ids, min_score):
-        if not len(objects) or not len(dets):
-            continue
-        iou = _iou2d(gt, objects, dt, dets)
-        best = iou.argmax(axis=1)
-        keep = iou[np.arange(len(objects)), best] >= 0.5
-        g, d = objects[keep], dets[best[keep]]
-        if not len(g):
-            continue
-        truth, found = _boxes7(gt, g), _boxes7(dt, d)
-        true_z, true_yaw = found.clone(), found.clone()
-        true_z[:, 2] = truth[:, 2]
-        true_yaw[:, 6] = truth[:, 6]
-
-        def pairwise(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
-            return box3d_iou(a[:, None], b[:, None])[:, 0, 0].numpy()
-
-        yaw_error = torch.remainder(found[:, 6] - truth[:, 6] + math.pi, 2 * math.pi) - math.pi
-        rows.append(
-            np.stack(
-                [
-                    truth[:, 2].numpy(),
-                    (found[:, 2] - truth[:, 2]).abs().numpy(),
-                    ((found[:, 2] - truth[:, 2]).abs() / truth[:, 2]).numpy(),
-                    (found[:, 0] - truth[:, 0]).abs().numpy(),
-                    (found[:, 3:6] / truth[:, 3:6] - 1).abs().amax(dim=1).numpy(),
-                    yaw_error.abs().numpy(),
-                    pairwise(truth, found),
-                    pairwise(truth, true_z),
-                    pairwise(truth, true_yaw),
-                ],
-                axis=1,
-            )
-        )
-    return np.concatenate(rows) if rows else np.zeros((0, 9))
 
 
 def error_profile(

@@ -26,6 +26,11 @@ from ._kitti_files import resolve_result_dir as resolve_result_dir
 from ._matching import Curves as Curves
 from ._matching import score_thresholds as score_thresholds
 from ._overlaps import image_overlap as image_overlap
+from ._recall import ERROR_COLUMNS as ERROR_COLUMNS
+from ._recall import Recall as Recall
+from ._recall import count_recall as count_recall
+from ._recall import greedy_matches as greedy_matches
+from ._recall import matched_errors as matched_errors
 from ._result import EvalResult as EvalResult
 from ._settings import DEFAULT_CLASSES as DEFAULT_CLASSES
 from ._settings import DEFAULT_IOU as DEFAULT_IOU
@@ -45,6 +50,7 @@ __all__ = [
     "DEFAULT_IOU",
     "DEFAULT_NEIGHBOURS",
     "DIFFICULTIES",
+    "ERROR_COLUMNS",
     "LOOSE_IOU",
     "METRICS",
     "NUM_SAMPLE_POINTS",
@@ -55,16 +61,20 @@ __all__ = [
     "EvalInputError",
     "EvalResult",
     "KittiFormatError",
+    "Recall",
     "__version__",
     "add_arguments",
     "check_anno",
+    "count_recall",
     "detections_to_annos",
     "empty_anno",
     "evaluate",
     "evaluate_folders",
+    "greedy_matches",
     "ground_truth_to_annos",
     "image_overlap",
     "main",
+    "matched_errors",
     "read_id_list",
     "read_kitti_folders",
     "read_label_file",
