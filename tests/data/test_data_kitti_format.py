@@ -131,17 +131,17 @@ def test_calib_aliases_and_unknown_keys():
     assert calib.Tr_velo_to_cam.shape == (3, 4) and calib.P0 is None and calib.P3 is None
 
 
-def test_result_format_has_16_columns_and_4_decimal_score(tmp_path):
+def test_result_format_has_16_columns_and_an_8_decimal_score(tmp_path):
     obj = KittiObject("Car", -1.0, -1, 1.23456, (1.0, 2.0, 3.456, 4.0), (1.5, 1.6, 3.9),
                       (1.0, 1.7, 20.123), -1.5707, 0.87654321)  # fmt: skip
     line = format_kitti_object(obj)
     assert line == (
-        "Car -1.00 -1 1.23 1.00 2.00 3.46 4.00 1.50 1.60 3.90 1.00 1.70 20.12 -1.57 0.8765"
+        "Car -1.00 -1 1.23 1.00 2.00 3.46 4.00 1.50 1.60 3.90 1.00 1.70 20.12 -1.57 0.87654321"
     )
     assert len(line.split()) == 16
     write_kitti_label(tmp_path / "r.txt", [obj])
     (back,) = read_kitti_label(tmp_path / "r.txt")
-    assert back.score == 0.8765 and back.occluded == -1 and back.truncated == -1.0
+    assert back.score == 0.87654321 and back.occluded == -1 and back.truncated == -1.0
 
 
 def _detections(b: int, k: int, valid: list[list[bool]]) -> Detections:

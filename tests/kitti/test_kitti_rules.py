@@ -2,6 +2,7 @@
 fields in range, UTF-8 with a leading BOM stripped, CRLF accepted, errors naming the file,
 the line and the field; the writers produce what the readers accept."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from mono3d.kitti import (
     FLOAT32_MAX,
+    SCORE_DECIMALS,
     KittiCalib,
     KittiFormatError,
     KittiObject,
@@ -208,3 +210,15 @@ def test_errors_pickle_across_workers():
     again = pickle.loads(pickle.dumps(error))
     assert (again.path, again.line, again.reason) == ("a.txt", 3, "field 'h': bad")
     assert str(again) == "a.txt:3: field 'h': bad"
+
+
+def test_written_scores_keep_their_order_down_to_1e_8(tmp_path):
+    # 3D scores p * exp(-sigma_z) of far objects are often below 1e-4: the file must rank
+    # the detections as the scores in memory do (no ties from rounding)
+    base = parse_kitti_label(LINE + " 0.5")[0]
+    scores = [0.9, 1.2e-4, 4.5e-5, 4.4e-5, 3e-6, 2e-8]
+    objects = [dataclasses.replace(base, score=s) for s in scores]
+    write_kitti_label(tmp_path / "r.txt", objects)
+    back = [obj.score for obj in read_kitti_label(tmp_path / "r.txt")]
+    assert back == pytest.approx(scores, rel=0.5 * 10**-SCORE_DECIMALS / min(scores))
+    assert back == sorted(back, reverse=True) and len(set(back)) == len(back)

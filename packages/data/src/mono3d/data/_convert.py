@@ -10,7 +10,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from mono3d.contracts import Detections, contract
-from mono3d.kitti import KittiObject, write_kitti_label
+from mono3d.kitti import SCORE_DECIMALS, KittiObject, write_kitti_label
 
 from ._classes import IGNORE_CATEGORY, ClassMap
 from ._sample import IGNORE_BOX3D, Sample
@@ -140,12 +140,12 @@ def write_kitti_results(
     frame_ids: Sequence[str],
     classes: Sequence[str],
     *,
-    score_decimals: int = 4,
+    score_decimals: int = SCORE_DECIMALS,
 ) -> list[Path]:
     """Write one KITTI result file ``<directory>/<frame_id>.txt`` per image (an empty file
     for an image without detections), the format the official evaluation reads: 16
-    columns, ``%.2f`` numbers and the score with ``score_decimals`` digits. Returns the
-    paths written."""
+    columns, ``%.2f`` numbers and the score with ``score_decimals`` digits (mono3d.kitti's
+    ``SCORE_DECIMALS``). Returns the paths written."""
     if len(frame_ids) != detections.valid.shape[0]:
         raise ValueError(
             f"write_kitti_results: {len(frame_ids)} frame ids for "

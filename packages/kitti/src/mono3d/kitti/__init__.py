@@ -21,6 +21,7 @@ from ._ids import parse_id_list as parse_id_list
 from ._ids import read_id_list as read_id_list
 from ._label import LABEL_FIELDS as LABEL_FIELDS
 from ._label import OCCLUDED_RANGE as OCCLUDED_RANGE
+from ._label import SCORE_DECIMALS as SCORE_DECIMALS
 from ._label import KittiLabelTable as KittiLabelTable
 from ._label import KittiObject as KittiObject
 from ._label import format_kitti_object as format_kitti_object
@@ -37,6 +38,7 @@ __all__ = [
     "FLOAT32_MAX",
     "LABEL_FIELDS",
     "OCCLUDED_RANGE",
+    "SCORE_DECIMALS",
     "KittiCalib",
     "KittiFormatError",
     "KittiLabelTable",
