@@ -160,7 +160,7 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main job on a fresh machine: synthesise scenes, train 11-16 minutes on the CPU,
+    """The main job on a fresh machine: synthesise scenes, train 6-15 minutes on the CPU,
     evaluate, draw predictions; everything lands in runs/demo. Exits 1 unless the loss went
     down and the Car APs reach the demo's aims (AP2D >= 50, AP3D@0.5 >= 10). Extra
     arguments go to ``mono3d demo`` (e.g. ``-- --minutes 20``)."""

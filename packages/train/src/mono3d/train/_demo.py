@@ -32,8 +32,9 @@ __all__ = [
 
 #: the preset the demo trains (the packaged copy of configs/synthetic.yaml)
 DEMO_CONFIG = "synthetic"
-#: the demo's training steps (the preset's cosine schedule is stretched over these): about
-#: 11 minutes on two idle cores of an Intel Xeon with AMX, 16 on an AMD EPYC (BENCHMARKS.md, 8)
+#: the demo's training steps (the preset's cosine schedule is stretched over these): the
+#: whole demo took 6 minutes on two idle cores of an Intel Xeon with AMX, and 15 on an AMD
+#: EPYC before the CPU RoIAlign gather (BENCHMARKS.md, 8.5)
 DEMO_STEPS = 1200
 #: what the demo must reach on its own validation frames: (label, metric, loose IoU, aim) of
 #: Car, moderate, R40 (loose: the 0.5 IoU of the devkit's second setting)
