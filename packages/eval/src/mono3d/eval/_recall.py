@@ -13,7 +13,7 @@ import torch
 
 from mono3d.geometry import box3d_iou, box_iou, boxes7
 
-from ._kitti_files import read_label_file, resolve_label_dir, resolve_result_dir
+from ._kitti_files import read_kitti_folders
 from ._settings import DIFFICULTIES, Difficulty
 
 MODERATE: Difficulty = next(d for d in DIFFICULTIES if d.name == "moderate")
@@ -69,25 +69,19 @@ def _frames(
     category: str,
     difficulty: Difficulty,
 ) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], np.ndarray]]:
-    """Per frame: (labels, rows of its objects of ``category`` within ``difficulty``,
-    detections, rows of its ``category`` detections scoring >= ``min_score``)."""
-    label_dir = resolve_label_dir(gt_dir)
-    results = resolve_result_dir(result_dir, ids)
+    """Per frame (read by :func:`read_kitti_folders`): (labels, rows of its objects of
+    ``category`` within ``difficulty``, detections, rows of its ``category`` detections
+    scoring >= ``min_score``)."""
     name = category.lower()
-    for frame in ids:
-        gt = read_label_file(label_dir / f"{frame}.txt", with_score=False)
-        path = results / f"{frame}.txt"
-        dt = read_label_file(path, with_score=True) if path.exists() else None
-        height = gt["bbox"][:, 3] - gt["bbox"][:, 1] if len(gt["name"]) else np.zeros(0)
+    _, gt_annos, dt_annos = read_kitti_folders(gt_dir, result_dir, ids)
+    for gt, dt in zip(gt_annos, dt_annos, strict=True):
+        height = gt["bbox"][:, 3] - gt["bbox"][:, 1]
         objects = np.flatnonzero(
             (np.char.lower(gt["name"].astype(str)) == name)
             & (height > difficulty.min_height)
             & (gt["occluded"] <= difficulty.max_occlusion)
             & (gt["truncated"] <= difficulty.max_truncation)
         )
-        if dt is None:
-            yield gt, objects, {}, np.zeros(0, dtype=np.int64)
-            continue
         dets = np.flatnonzero(
             (np.char.lower(dt["name"].astype(str)) == name) & (dt["score"] >= min_score)
         )
@@ -101,6 +95,11 @@ def _iou2d(
         torch.as_tensor(gt["bbox"][objects], dtype=torch.float32)[None],
         torch.as_tensor(dt["bbox"][dets], dtype=torch.float32)[None],
     )[0].numpy()
+
+
+def _pairwise_iou3d(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
+    """(n,) 3D IoU of row k of ``a`` with row k of ``b`` (boxes7, (n, 7))."""
+    return box3d_iou(a[:, None], b[:, None])[:, 0, 0].numpy()
 
 
 def count_recall(
@@ -155,9 +154,6 @@ def matched_errors(
         true_z[:, 2] = truth[:, 2]
         true_yaw[:, 6] = truth[:, 6]
 
-        def pairwise(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
-            return box3d_iou(a[:, None], b[:, None])[:, 0, 0].numpy()
-
         yaw_error = torch.remainder(found[:, 6] - truth[:, 6] + math.pi, 2 * math.pi) - math.pi
         dz = (found[:, 2] - truth[:, 2]).abs()
         rows.append(
@@ -169,9 +165,9 @@ def matched_errors(
                     (found[:, 0] - truth[:, 0]).abs().numpy(),
                     (found[:, 3:6] / truth[:, 3:6] - 1).abs().amax(dim=1).numpy(),
                     yaw_error.abs().numpy(),
-                    pairwise(truth, found),
-                    pairwise(truth, true_z),
-                    pairwise(truth, true_yaw),
+                    _pairwise_iou3d(truth, found),
+                    _pairwise_iou3d(truth, true_z),
+                    _pairwise_iou3d(truth, true_yaw),
                 ],
                 axis=1,
             )
