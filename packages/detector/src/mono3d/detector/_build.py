@@ -66,4 +66,5 @@ def build_criterion(config: DetectorConfig, coder: BoxCoder | None = None) -> Cr
         beta=config.loss.beta,
         normalizer=config.loss.normalizer,
         depth=config.loss.depth,
+        depth_nll_beta=config.loss.depth_nll_beta,
     )

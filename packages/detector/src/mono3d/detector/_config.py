@@ -58,7 +58,12 @@ class LossConfig(BaseModel):
     models the error the 3D score ranks and confident (near, large) objects weigh most;
     the Huber 3D term then covers du, dv and the sizes. ``huber``: dz is one of the six
     Huber numbers and the NLL trains sigma alone on the dz residual (the head before this
-    option)."""
+    option).
+
+    depth_nll_beta: the depth NLL's rows weighed by sigma ** beta, a constant (beta-NLL,
+    Seitzer et al. 2022; ``mono3d.losses.DepthUncertainty``'s ``nll_beta``): 0 is the plain
+    NLL, whose 1 / sigma lets the objects already fitted dominate the depth gradient; 1 an
+    L1 on every object, sigma still learnt to the same optimum."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -66,6 +71,7 @@ class LossConfig(BaseModel):
     beta: float = Field(DEFAULT_BETA, ge=0.0)
     normalizer: Normalizer = "positive"
     depth: Depth = "laplacian"
+    depth_nll_beta: float = Field(0.0, ge=0.0, le=1.0)
 
 
 class PostprocessConfig(BaseModel):

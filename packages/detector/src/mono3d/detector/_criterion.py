@@ -42,7 +42,8 @@ class Criterion(nn.Module):
     term (names of ``LossOutput.TERMS``; missing ones are 1), the Huber ``beta`` and the
     ``normalizer`` of the 3D, yaw-residual and depth-uncertainty losses (``positive`` or
     ``sampled``) and what trains the depth logit (``depth``: ``laplacian``, the NLL on the
-    decoded log-depth residual, or ``huber``; see ``LossConfig``, whose defaults these are).
+    decoded log-depth residual, or ``huber``) and the NLL's ``depth_nll_beta`` (see
+    ``LossConfig``, whose defaults these are).
     No learnable state.
 
     The 3D, yaw and depth-uncertainty terms read ``gt_aligned.object3d`` (objects too small
@@ -59,6 +60,7 @@ class Criterion(nn.Module):
         beta: float = _LOSS.beta,
         normalizer: Normalizer = _LOSS.normalizer,
         depth: Depth = _LOSS.depth,
+        depth_nll_beta: float = _LOSS.depth_nll_beta,
     ) -> None:
         super().__init__()
         if depth not in DEPTHS:
@@ -84,7 +86,7 @@ class Criterion(nn.Module):
         self.yaw_category = YawCategory()
         self.box2d_refine = Box2dRefinement(beta=beta)
         self.depth_uncertainty = DepthUncertainty(
-            normalizer=normalizer, detach_residual=depth == "huber"
+            normalizer=normalizer, detach_residual=depth == "huber", nll_beta=depth_nll_beta
         )
 
     @contract

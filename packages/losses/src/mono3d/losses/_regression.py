@@ -132,15 +132,34 @@ class DepthUncertainty(nn.Module):
     With ``detach_residual`` (default) the residual is a constant here: this loss trains
     sigma only and ``Box3dRegression`` alone trains dz, so the uncertainty can be switched
     off (weight 0) without changing how depth is learnt.
+
+    ``nll_beta`` (beta-NLL, Seitzer et al. 2022, "On the pitfalls of heteroscedastic
+    uncertainty estimation"): each row's NLL is multiplied by ``sigma ** nll_beta`` taken as a
+    constant. The NLL's gradient w.r.t. the prediction is ``sqrt(2) sign(r) / sigma``, so
+    without it (0, the plain NLL) the rows already fitted with a small sigma dominate the
+    step; 1 gives every row the gradient of an L1 (``sqrt(2) sign(r)``), 0.5 is halfway. The
+    optimum of sigma (``sqrt(2) |r|`` per row) is the same for every beta.
     """
 
-    def __init__(self, *, normalizer: Normalizer = "positive", detach_residual: bool = True):
+    def __init__(
+        self,
+        *,
+        normalizer: Normalizer = "positive",
+        detach_residual: bool = True,
+        nll_beta: float = 0.0,
+    ):
         super().__init__()
+        if not 0.0 <= nll_beta <= 1.0:
+            raise ValueError(f"nll_beta must be in [0, 1], got {nll_beta!r}")
         self.normalizer = check_normalizer(normalizer)
         self.detach_residual = bool(detach_residual)
+        self.nll_beta = float(nll_beta)
 
     def extra_repr(self) -> str:
-        return f"normalizer={self.normalizer!r}, detach_residual={self.detach_residual}"
+        return (
+            f"normalizer={self.normalizer!r}, detach_residual={self.detach_residual}, "
+            f"nll_beta={self.nll_beta:.4g}"
+        )
 
     @contract
     def forward(
@@ -155,5 +174,7 @@ class DepthUncertainty(nn.Module):
         residual32 = torch.where(positive, residual.float() - target.float(), 0.0).abs()
         s = torch.where(positive, log_sigma.float(), 0.0).clamp(*LOG_SIGMA_RANGE)
         per_row = math.sqrt(2.0) * residual32 * torch.exp(-s) + s
+        if self.nll_beta:
+            per_row = per_row * torch.exp(self.nll_beta * s).detach()
         per_row = torch.where(positive, per_row, 0.0)
         return normalised_sum(per_row, count_mask(object, self.normalizer))
