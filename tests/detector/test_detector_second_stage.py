@@ -84,6 +84,19 @@ def test_positive_normalisation_weighs_each_positive_by_the_positives(small_conf
     torch.testing.assert_close(positive.box2d_refine, sampled.box2d_refine)
 
 
+def test_depth_nll_beta_reaches_the_depth_loss_and_nothing_else(small_config):
+    images, gt = batch()
+    base = {"proposal_targets": {"min_height_3d": 0}}
+    plain = losses(small_config(**base), images, gt)
+    weighed = losses(small_config(**base, loss={"depth_nll_beta": 0.5}), images, gt)
+    for term, value in plain.terms().items():
+        if term != "depth_uncertainty":
+            torch.testing.assert_close(weighed.as_dict()[term], value)
+    assert weighed.depth_uncertainty.item() != plain.depth_uncertainty.item()
+    criterion = build_criterion(small_config(loss={"depth_nll_beta": 0.5}), None)
+    assert criterion.depth_uncertainty.nll_beta == 0.5
+
+
 def test_every_change_can_be_switched_off(small_config):
     config = small_config(
         head={"fc_dim": 64, "geometry": False},
@@ -116,6 +129,7 @@ def test_every_change_can_be_switched_off(small_config):
         ({"postprocess": {"score": "4d"}}, "postprocess.score"),
         ({"loss": {"normalizer": "all"}}, "loss.normalizer"),
         ({"loss": {"weights": {"depth": 1.0}}}, "loss.weights"),
+        ({"loss": {"depth_nll_beta": 2.0}}, "loss.depth_nll_beta"),
         ({"proposal_targets": {"min_height_3d": -1}}, "proposal_targets.min_height_3d"),
     ],
 )

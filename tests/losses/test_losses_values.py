@@ -172,3 +172,40 @@ def test_depth_uncertainty_trains_sigma_only_and_is_smallest_at_the_residual():
     pred.grad = None
     coupled(log_sigma, pred, target, obj).backward()
     assert pred.grad is not None and pred.grad.item() > 0
+
+
+@pytest.mark.parametrize("nll_beta", [0.0, 0.5, 1.0])
+def test_depth_uncertainty_nll_beta_weighs_each_row_by_sigma_to_the_beta(nll_beta):
+    log_sigma = torch.tensor([[[-3.0], [0.0], [1.0]]], requires_grad=True)
+    pred = torch.tensor([[[0.1], [-0.2], [5.0]]], requires_grad=True)
+    target, obj = torch.zeros(1, 3, 1), torch.tensor([[[1], [1], [0]]])
+    loss = DepthUncertainty(detach_residual=False, nll_beta=nll_beta)
+    loss(log_sigma, pred, target, obj).backward()
+    s = torch.tensor([-3.0, 0.0])
+    # the prediction's gradient: sqrt(2) sign(r) sigma**(beta - 1), over the 2 positives
+    expected_pred = math.sqrt(2) * torch.tensor([1.0, -1.0]) * torch.exp((nll_beta - 1) * s) / 2
+    torch.testing.assert_close(pred.grad[0, :2, 0], expected_pred)
+    # sigma's: sigma**beta (1 - sqrt(2) |r| / sigma); the padded row passes none
+    r = torch.tensor([0.1, 0.2])
+    expected_sigma = torch.exp(nll_beta * s) * (1 - math.sqrt(2) * r * torch.exp(-s)) / 2
+    torch.testing.assert_close(log_sigma.grad[0, :2, 0], expected_sigma)
+    assert pred.grad[0, 2, 0] == 0 and log_sigma.grad[0, 2, 0] == 0
+
+
+def test_depth_uncertainty_nll_beta_keeps_the_optimum_of_sigma():
+    pred, target = torch.full((1, 1, 1), 0.5), torch.zeros(1, 1, 1)
+    obj = torch.ones(1, 1, 1, dtype=torch.long)
+    for nll_beta in (0.5, 1.0):
+        s = torch.zeros(1, 1, 1, requires_grad=True)
+        optimiser = torch.optim.SGD([s], lr=0.5)
+        for _ in range(300):
+            optimiser.zero_grad()
+            DepthUncertainty(nll_beta=nll_beta)(s, pred, target, obj).backward()
+            optimiser.step()
+        assert abs(math.exp(s.item()) - math.sqrt(2) * 0.5) < 1e-3
+
+
+@pytest.mark.parametrize("nll_beta", [-0.1, 1.5, float("nan")])
+def test_depth_uncertainty_refuses_an_nll_beta_outside_0_1(nll_beta):
+    with pytest.raises(ValueError, match="nll_beta"):
+        DepthUncertainty(nll_beta=nll_beta)
