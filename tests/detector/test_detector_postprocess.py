@@ -235,3 +235,82 @@ def test_decoding_recovers_the_encoded_box_and_yaw(data, n, cls, coder):
     )
     assert diff.abs().max() < 1e-4
     assert (det.category[det.valid] == cls).all()
+
+
+def _cluster():
+    """Two overlapping cars (IoU 0.9), a pedestrian on the same box and a car elsewhere."""
+    proposals = torch.tensor(
+        [[[10.0, 10.0, 50.0, 50.0], [11.0, 11.0, 51.0, 51.0], [100.0, 10.0, 140.0, 50.0]]]
+    )
+    logits = torch.full((1, 3, 4), -10.0)
+    logits[0, 0, 1], logits[0, 1, 1] = 5.0, 4.0  # the second car is the first's duplicate
+    logits[0, 1, 2] = 4.5  # a pedestrian on the duplicate's box: another class, no vote
+    logits[0, 2, 1] = 3.0  # a lone car
+    calib = torch.tensor([[[700.0, 0, 80, 0], [0, 700.0, 40, 0], [0, 0, 1, 0]]])
+    return head_output(1, 3, category_logit=logits), proposals, calib
+
+
+def test_box_voting_averages_each_detection_over_its_suppressed_duplicates():
+    head, proposals, calib = _cluster()
+    valid = torch.ones(1, 3, dtype=torch.bool)
+    plain = postprocess(head, proposals, valid, calib, PROPOSAL_CODER, score="2d")
+    voted = postprocess(head, proposals, valid, calib, PROPOSAL_CODER, score="2d", vote_iou=0.8)
+    assert torch.equal(plain.valid, voted.valid) and torch.equal(plain.score, voted.score)
+    assert torch.equal(plain.category, voted.category) and torch.equal(plain.alpha, voted.alpha)
+    p = torch.softmax(head.category_logit[0], -1)
+    w = torch.stack([p[0, 1], p[1, 1]])  # the two cars' scores weigh their boxes
+    row = int((plain.bbox2d[0] == proposals[0, 0]).all(-1).nonzero()[0, 0])
+    expected2d = (w[:, None] * proposals[0, :2]).sum(0) / w.sum()
+    torch.testing.assert_close(voted.bbox2d[0, row], expected2d)
+    bbox3d, _, _ = PROPOSAL_CODER.decode(
+        proposals[:, :2],
+        head.bbox3d_logit[:, :2, 1],
+        head.yaw_logit[:, :2, 1],
+        head.yaw_resi[:, :2, 1],
+        torch.ones(1, 2, dtype=torch.int64),
+        proposals[:, :2],
+        calib,
+    )
+    torch.testing.assert_close(voted.bbox3d[0, row], (w[:, None] * bbox3d[0]).sum(0) / w.sum())
+    # the lone car and the pedestrian have no duplicate of their class: unchanged
+    others = plain.valid[0] & (torch.arange(plain.valid.shape[1]) != row)
+    torch.testing.assert_close(voted.bbox2d[0, others], plain.bbox2d[0, others])
+    torch.testing.assert_close(voted.bbox3d[0, others], plain.bbox3d[0, others])
+    torch.testing.assert_close(voted.yaw[0, others], plain.yaw[0, others])
+    # a threshold above the duplicates' overlap leaves every detection as it was
+    strict = postprocess(head, proposals, valid, calib, PROPOSAL_CODER, score="2d", vote_iou=0.95)
+    torch.testing.assert_close(strict.bbox3d, plain.bbox3d)
+    torch.testing.assert_close(strict.bbox2d, plain.bbox2d)
+
+
+def test_box_voting_ignores_candidates_that_are_not_allowed():
+    head, proposals, calib = _cluster()
+    valid = torch.tensor([[True, False, True]])  # the duplicate's proposal is padding
+    plain = postprocess(head, proposals, valid, calib, PROPOSAL_CODER, score="2d")
+    voted = postprocess(head, proposals, valid, calib, PROPOSAL_CODER, score="2d", vote_iou=0.5)
+    torch.testing.assert_close(voted.bbox2d, plain.bbox2d)
+    torch.testing.assert_close(voted.bbox3d, plain.bbox3d)
+
+
+@given(
+    data=st.data(),
+    b=st.integers(1, 2),
+    nhd=st.integers(1, 30),
+    k=st.integers(1, 60),
+    vote_iou=st.floats(0.3, 1.0),
+)
+def test_voted_detections_are_well_formed(data, b, nhd, k, vote_iou):
+    size = data.draw(image_sizes(b, 96, 160))
+    proposals = data.draw(boxes2d(b, nhd, size))
+    valid = torch.rand(b, nhd) < 0.8
+    calib = data.draw(calibs(b, 96, 160))
+    head = head_output(b, nhd)
+    kwargs = {"image_size": size, "detections_per_image": k}
+    plain = postprocess(head, proposals, valid, calib, CODER, **kwargs)
+    voted = postprocess(head, proposals, valid, calib, CODER, vote_iou=vote_iou, **kwargs)
+    assert torch.equal(plain.valid, voted.valid) and torch.equal(plain.score, voted.score)
+    assert torch.isfinite(voted.bbox3d).all() and torch.isfinite(voted.yaw).all()
+    assert (voted.bbox2d[~voted.valid] == 0).all() and (voted.bbox3d[~voted.valid] == 0).all()
+    limits = size.flip(-1).repeat(1, 2)[:, None, :].float()  # a mean of boxes in the image
+    assert ((voted.bbox2d >= -1e-4) & (voted.bbox2d <= limits + 1e-3)).all()
+    assert (voted.bbox3d[..., 3:][voted.valid] > 0).all()

@@ -81,6 +81,11 @@ class PostprocessConfig(BaseModel):
     score: ``3d`` ranks detections by ``p_cls * exp(-sigma_z)``, sigma_z = z * exp(s) the
     predicted depth uncertainty in metres (s the head's depth log-sigma); ``2d`` by the
     class probability alone. Either way a candidate needs p_cls > score_thresh.
+
+    vote_iou: box voting (Detectron's ``TEST.BBOX_VOTE``, whose threshold is 0.8): each
+    detection's 2D and 3D box become the score-weighted means over the candidates of its
+    class overlapping it at 2D IoU >= vote_iou (the duplicates NMS suppressed); its score,
+    class and alpha stay its own. None: off.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -89,6 +94,7 @@ class PostprocessConfig(BaseModel):
     nms_thresh: float = Field(0.5, gt=0.0, le=1.0)
     detections_per_image: int = Field(100, ge=1)
     score: Score = "3d"
+    vote_iou: float | None = Field(None, gt=0.0, le=1.0)
 
 
 class CoderConfig(BaseModel):

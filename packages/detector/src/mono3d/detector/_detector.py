@@ -90,7 +90,7 @@ class Detector(nn.Module):
     ``coder`` (the :class:`mono3d.geometry.BoxCoder` that decodes the head's outputs; hand
     the same object to the Criterion), ``targets`` (a :class:`mono3d.auxi.TargetBuilder`
     sharing that coder, or None) and the post-processing settings used by :meth:`predict`
-    (``score`` ``3d`` or ``2d``; defaults: :class:`PostprocessConfig`'s).
+    (``score`` ``3d`` or ``2d``, ``vote_iou``; defaults: :class:`PostprocessConfig`'s).
 
     With ``targets``, a forward given ``gt`` samples the training targets after the RPN and
     before the head, as torchvision's RoI heads do, and hands the head the rows whose 3D
@@ -111,6 +111,7 @@ class Detector(nn.Module):
         nms_thresh: float = _POSTPROCESS.nms_thresh,
         detections_per_image: int = _POSTPROCESS.detections_per_image,
         score: str = _POSTPROCESS.score,
+        vote_iou: float | None = _POSTPROCESS.vote_iou,
     ) -> None:
         super().__init__()
         if score not in SCORES:
@@ -127,6 +128,7 @@ class Detector(nn.Module):
         self.nms_thresh = nms_thresh
         self.detections_per_image = detections_per_image
         self.score = score
+        self.vote_iou = vote_iou
 
     @property
     def priors(self) -> Tensor:
@@ -175,4 +177,5 @@ class Detector(nn.Module):
                 nms_thresh=self.nms_thresh,
                 detections_per_image=self.detections_per_image,
                 score=self.score,
+                vote_iou=self.vote_iou,
             )

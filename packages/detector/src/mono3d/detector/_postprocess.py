@@ -12,7 +12,8 @@ score is p (``score="2d"``) or ``p * exp(-sigma_z)`` (``score="3d"``, the defaul
 scores), with ``sigma_z = z * exp(s)`` the head's depth uncertainty s (log-sigma of the depth
 logit dz = log z + const) turned into metres at the decoded depth z. Then per-class NMS
 (``nms_thresh``) on the 2D boxes in score order, and the top ``detections_per_image`` (K)
-survivors sorted by score, padded with ``valid`` False.
+survivors sorted by score, padded with ``valid`` False. With ``vote_iou`` each survivor's 2D
+and 3D box are then averaged with those of the candidates it suppressed (:func:`vote`).
 """
 
 import torch
@@ -20,7 +21,7 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from mono3d.contracts import Detections, HeadOutput, contract
-from mono3d.geometry import BoxCoder
+from mono3d.geometry import BoxCoder, box_iou, rotation_y_from_alpha
 from mono3d.losses import LOG_SIGMA_RANGE
 from mono3d.rpn import nms_keep_mask
 
@@ -41,6 +42,44 @@ def _foreground(values: Tensor) -> Tensor:
     (b, Nhd * (C-1), *rest), proposal-major (candidate index = proposal * (C-1) + class - 1)."""
     b, nhd, c = values.shape[:3]
     return values[:, :, 1:].reshape(b, nhd * (c - 1), *values.shape[3:])
+
+
+def vote(
+    top_index: Tensor,
+    keep: Tensor,
+    weight: Tensor,
+    boxes: Tensor,
+    values: Tensor,
+    ok: Tensor,
+    num_labels: int,
+    vote_iou: float,
+) -> tuple[Tensor, Tensor]:
+    """Box voting (Detectron's ``TEST.BBOX_VOTE``, Gidaris & Komodakis 2015), here of the 2D
+    and the 3D box: each kept detection's 2D box and ``values`` become the ``weight``-weighted
+    means over the candidates of its class whose 2D box overlaps its own at IoU >= ``vote_iou``
+    (itself included, the NMS-suppressed duplicates being the others).
+
+    top_index (b, K) kept candidates' indices into M, keep (b, K), weight (b, M) >= 0 (the
+    ranking score), boxes (b, M, 4), values (b, M, V) (the 3D box), ok (b, M) candidates
+    allowed, label-minor as in :func:`select_candidates`. Returns (boxes (b, K, 4), values
+    (b, K, V)); rows not kept hold their own candidate's values.
+    """
+    own_boxes = _gather_rows(boxes, top_index)
+    overlap = box_iou(own_boxes, boxes)  # (b, K, M)
+    label = torch.arange(boxes.shape[1], device=boxes.device) % num_labels
+    same = label[top_index][..., None] == label[None, None, :]
+    w = torch.where(
+        (overlap >= vote_iou) & same & ok[:, None, :] & keep[..., None],
+        weight[:, None, :],
+        torch.zeros_like(overlap),
+    )
+    total = w.sum(dim=2, keepdim=True)
+    use = total > 0
+    denom = torch.where(use, total, torch.ones_like(total))
+    voted_boxes = torch.where(use, torch.bmm(w, boxes) / denom, own_boxes)
+    own_values = _gather_rows(values, top_index)
+    voted_values = torch.where(use, torch.bmm(w, values) / denom, own_values)
+    return voted_boxes, voted_values
 
 
 def select_candidates(
@@ -87,13 +126,15 @@ def postprocess(
     nms_thresh: float = _POSTPROCESS.nms_thresh,
     detections_per_image: int = _POSTPROCESS.detections_per_image,
     score: str = _POSTPROCESS.score,
+    vote_iou: float | None = _POSTPROCESS.vote_iou,
 ) -> Detections:
     """Detections (K = ``detections_per_image`` per image, padded) from the head outputs.
 
     head: HeadOutput over the (b, Nhd) proposals; proposals Float[b Nhd 4] pixels;
     proposal_valid Bool[b Nhd]; calib Float[b 3 4]; coder: the detector's box coder;
     image_size Int[b 2] (height, width) the refined boxes are clipped to (none: not clipped);
-    score: ``3d`` or ``2d`` (see the module docstring). Defaults: :class:`PostprocessConfig`'s.
+    score: ``3d`` or ``2d``; vote_iou: box voting's IoU or None (see the module docstring).
+    Defaults: :class:`PostprocessConfig`'s.
     """
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, got {score!r}")
@@ -135,17 +176,32 @@ def postprocess(
         ranking, box2d, ok, num_fg, nms_thresh, detections_per_image
     )
 
-    def kept(values: Tensor) -> Tensor:
-        picked = _gather_rows(values, index)
+    def kept(picked: Tensor) -> Tensor:
         mask = keep.view(*keep.shape, *([1] * (picked.dim() - 2)))
         return torch.where(mask, picked, torch.zeros_like(picked))
 
+    box2d_top, bbox3d_top = _gather_rows(box2d, index), _gather_rows(bbox3d, index)
+    alpha_top, yaw_top = _gather_rows(alpha, index), _gather_rows(rotation_y, index)
+    if vote_iou is not None:
+        # only allowed candidates vote; the others' (maybe non-finite) values are zeroed
+        box2d_top, bbox3d_top = vote(
+            index,
+            keep,
+            torch.where(ok, ranking, torch.zeros_like(ranking)),
+            torch.where(ok[..., None], box2d, 0.0),
+            torch.where(ok[..., None], bbox3d, 0.0),
+            ok,
+            num_fg,
+            vote_iou,
+        )
+        # the kept detection's own alpha, its rotation_y at the voted location
+        yaw_top = rotation_y_from_alpha(alpha_top, bbox3d_top[..., 0], bbox3d_top[..., 2])
     return Detections(
-        bbox2d=kept(box2d),
+        bbox2d=kept(box2d_top),
         score=torch.where(keep, top, torch.zeros_like(top)).to(dtype),
-        category=kept(category),
-        bbox3d=kept(bbox3d),
-        yaw=kept(rotation_y),
-        alpha=kept(alpha),
+        category=kept(_gather_rows(category, index)),
+        bbox3d=kept(bbox3d_top),
+        yaw=kept(yaw_top),
+        alpha=kept(alpha_top),
         valid=keep,
     )

@@ -5,7 +5,6 @@ Shape shorthand (mono3d.contracts glossary): b batch, h4/w4 the stride-4 size, c
 channels, Nhd proposals per image, C categories incl. background, B yaw bins.
 """
 
-
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
@@ -270,9 +269,7 @@ class RoIHead(nn.Module):
             return self.relu(self.fc7_3d(self.relu(self.fc6_3d(crop))))
         return self.relu(self.fc7(self.relu(self.fc6(crop))))
 
-    def appearance(
-        self, maps: PyramidMaps, boxes: Tensor, three_d: bool = False
-    ) -> Tensor:
+    def appearance(self, maps: PyramidMaps, boxes: Tensor, three_d: bool = False) -> Tensor:
         """(b*Nhd, fc_dim) appearance vectors of ``boxes`` (b, Nhd, 4): RoIAlign from the
         maps the pooler prepared, then :meth:`tower` (the 3D outputs' with ``three_d``)."""
         return self.tower(self.pooler(maps, boxes).flatten(1), three_d)
