@@ -61,23 +61,22 @@ def vote(
 
     top_index (b, K) kept candidates' indices into M, keep (b, K), weight (b, M) >= 0 (the
     ranking score), boxes (b, M, 4), values (b, M, V) (the 3D box), ok (b, M) candidates
-    allowed, label-minor as in :func:`select_candidates`. Returns (boxes (b, K, 4), values
-    (b, K, V)); rows not kept hold their own candidate's values.
+    allowed (only they vote; the others' values, maybe non-finite, are never read),
+    label-minor as in :func:`select_candidates`. Returns (boxes (b, K, 4), values (b, K, V));
+    rows not kept, or whose votes weigh 0, hold their own candidate's values.
     """
-    own_boxes = _gather_rows(boxes, top_index)
+    own_boxes, own_values = _gather_rows(boxes, top_index), _gather_rows(values, top_index)
+    boxes = torch.where(ok[..., None], boxes, 0.0)
+    values = torch.where(ok[..., None], values, 0.0)
     overlap = box_iou(own_boxes, boxes)  # (b, K, M)
     label = torch.arange(boxes.shape[1], device=boxes.device) % num_labels
     same = label[top_index][..., None] == label[None, None, :]
-    w = torch.where(
-        (overlap >= vote_iou) & same & ok[:, None, :] & keep[..., None],
-        weight[:, None, :],
-        torch.zeros_like(overlap),
-    )
+    voters = (overlap >= vote_iou) & same & ok[:, None, :] & keep[..., None]
+    w = torch.where(voters, weight[:, None, :], torch.zeros_like(overlap))
     total = w.sum(dim=2, keepdim=True)
     use = total > 0
     denom = torch.where(use, total, torch.ones_like(total))
     voted_boxes = torch.where(use, torch.bmm(w, boxes) / denom, own_boxes)
-    own_values = _gather_rows(values, top_index)
     voted_values = torch.where(use, torch.bmm(w, values) / denom, own_values)
     return voted_boxes, voted_values
 
@@ -183,17 +182,7 @@ def postprocess(
     box2d_top, bbox3d_top = _gather_rows(box2d, index), _gather_rows(bbox3d, index)
     alpha_top, yaw_top = _gather_rows(alpha, index), _gather_rows(rotation_y, index)
     if vote_iou is not None:
-        # only allowed candidates vote; the others' (maybe non-finite) values are zeroed
-        box2d_top, bbox3d_top = vote(
-            index,
-            keep,
-            torch.where(ok, ranking, torch.zeros_like(ranking)),
-            torch.where(ok[..., None], box2d, 0.0),
-            torch.where(ok[..., None], bbox3d, 0.0),
-            ok,
-            num_fg,
-            vote_iou,
-        )
+        box2d_top, bbox3d_top = vote(index, keep, ranking, box2d, bbox3d, ok, num_fg, vote_iou)
         # the kept detection's own alpha, its rotation_y at the voted location
         yaw_top = rotation_y_from_alpha(alpha_top, bbox3d_top[..., 0], bbox3d_top[..., 2])
     return Detections(
