@@ -118,7 +118,9 @@ class Criterion(nn.Module):
         bbox3d_pred, depth_pred = self._depth_split(selected.bbox3d_logit, aligned.bbox3d_logit)
         second = self._second_refinement(output, selected, aligned.bbox2d)
         if self.depth == "laplacian":
-            depth_pred = depth_pred - self._height_error(selected, aligned.bbox2d_logit, second)
+            depth_pred = depth_pred - self._height_error(
+                selected.bbox2d_logit, aligned.bbox2d_logit, second
+            )
         terms = {
             "box2d": self.box2d(output.rpn.bbox2d_logit, anchor.bbox2d_logit, anchor.object),
             "objectness": self.objectness(output.rpn.object_logit, anchor.object),
@@ -182,16 +184,16 @@ class Criterion(nn.Module):
 
     def _height_error(
         self,
-        selected: SelectedPrediction,
+        pred: torch.Tensor,
         target: torch.Tensor,
-        second: tuple[torch.Tensor, torch.Tensor] | None,
+        second: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """(b, Nhd, 1) log(h_reference / h_matched), no gradient: the height error of the box
-        the depth is decoded against (``box2d``: the refined box, from the 2D deltas
-        ``selected.bbox2d_logit`` and their ``target``; ``cascade``: the second refinement's
-        box, from ``second``), so that the depth NLL sees the error of the depth that is
-        reported. 0 with the ``proposal`` reference (the proposal height is exact)."""
-        pred = selected.bbox2d_logit
+        the depth is decoded against, from the 2D deltas and their targets (b, Nhd, 4):
+        ``pred`` and ``target`` of the first refinement (``box2d``: the refined box), or
+        ``second``'s (``cascade``: the 3D branch's second refinement), so that the depth NLL
+        sees the error of the depth that is reported. 0 with the ``proposal`` reference (the
+        proposal height is exact)."""
         if self.coder.depth_reference == "proposal":
             return torch.zeros_like(pred[..., 3:4])
         wh = self.coder.refine_weights[3]
