@@ -39,6 +39,11 @@ class AnchorTargetConfig(BaseModel):
         return self
 
 
+#: ProposalTargetConfig fields the detector reads when it joins the ground truth to the
+#: proposals (the target builder does not: ``make_align`` takes the others)
+JOIN_FIELDS: frozenset[str] = frozenset({"gt_jitter_copies", "gt_jitter_scale"})
+
+
 class ProposalTargetConfig(BaseModel):
     """Proposal targets (``make_align``), torchvision box-head defaults: fg IoU >= 0.5, bg
     [0, 0.5), no low-quality matches, 512 sampled per image at 25 % positives; ignore rows
@@ -49,6 +54,13 @@ class ProposalTargetConfig(BaseModel):
     depth-uncertainty supervision (``object3d`` -1); classification and 2D refinement keep
     them. Defaults for full-size KITTI images: 20 px (the moderate class starts at 25) and
     65 m (MonoDLE's cut).
+
+    gt_jitter_copies / gt_jitter_scale: in training the detector appends the ground-truth
+    boxes to the proposals (torchvision) and, with ``gt_jitter_copies`` > 0, that many
+    jittered copies of each (every edge moved by a normal draw of ``gt_jitter_scale`` times
+    the box's side, from the step's generator; PointRCNN's RoI augmentation), so that every
+    object has positives near its own box, the distribution the head sees at test time,
+    however few RPN proposals it gets. 0 (default): the boxes alone.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -61,6 +73,8 @@ class ProposalTargetConfig(BaseModel):
     positive_fraction: float = Field(0.25, gt=0.0, le=1.0)
     min_height_3d: float = Field(20.0, ge=0.0)
     max_depth_3d: float | None = Field(65.0, gt=0.0)
+    gt_jitter_copies: int = Field(0, ge=0)
+    gt_jitter_scale: float = Field(0.05, gt=0.0, le=0.5)
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> "ProposalTargetConfig":

@@ -24,6 +24,7 @@ from mono3d.geometry import BoxCoder, encode_box2d
 from ._config import (
     DEFAULT_ANCHOR_TARGETS,
     DEFAULT_PROPOSAL_TARGETS,
+    JOIN_FIELDS,
     AnchorTargetConfig,
     ProposalTargetConfig,
 )
@@ -275,7 +276,7 @@ def make_auxi(
         calib,
         priors,
         num_bins,
-        **proposal_targets.model_dump(),
+        **proposal_targets.model_dump(exclude=set(JOIN_FIELDS)),
         generator=generator,
         coder=coder,
     )

@@ -29,7 +29,8 @@ class DetectorOutput(Bundle):
     """What ``Detector.forward`` returns, in training and evaluation alike.
 
     rpn: the RPN's per-anchor outputs and the proposals the head saw (with the ground-truth
-    boxes appended when ``gt`` was given, so Nhd = Nhd_rpn + n). head: the head's
+    boxes appended when ``gt`` was given, so Nhd = Nhd_rpn + n, and their jittered copies
+    with ``proposal_targets.gt_jitter_copies`` J > 0: Nhd = Nhd_rpn + n (1 + J)). head: the head's
     class-specific outputs for exactly those proposals. auxi: the training targets of those
     proposals and of the anchors, sampled before the head (torchvision's order) when ``gt``
     was given to a Detector holding a ``targets`` builder; None otherwise (the Criterion then
@@ -46,16 +47,47 @@ if _register is not None:
     _register(DetectorOutput, serialized_type_name="mono3d.detector.DetectorOutput")
 
 
+def jittered_copies(
+    boxes: Tensor, copies: int, scale: float, generator: torch.Generator | None = None
+) -> Tensor:
+    """(b, n * copies, 4) copies of ``boxes`` (b, n, 4) (x1, y1, x2, y2), box-major, each edge
+    moved by a normal draw of ``scale`` times the box's width (x) or height (y), sides kept
+    >= 1 px; drawn from ``generator`` (else the global one)."""
+    b, n = boxes.shape[:2]
+    size = (boxes[..., 2:] - boxes[..., :2]).repeat(1, 1, 2)  # (w, h, w, h)
+    noise = torch.randn(
+        (b, n, copies, 4), generator=generator, device=boxes.device, dtype=torch.float32
+    )
+    moved = boxes[:, :, None].float() + scale * size[:, :, None].float() * noise
+    x1y1 = moved[..., :2]
+    x2y2 = torch.maximum(moved[..., 2:], x1y1 + 1.0)
+    return torch.cat([x1y1, x2y2], dim=-1).reshape(b, n * copies, 4).to(boxes.dtype)
+
+
 @contract
-def join_ground_truth(rpn: RPNOutput, gt: GroundTruth) -> RPNOutput:
+def join_ground_truth(
+    rpn: RPNOutput,
+    gt: GroundTruth,
+    jitter_copies: int = 0,
+    jitter_scale: float = 0.05,
+    generator: torch.Generator | None = None,
+) -> RPNOutput:
     """The RPN output with the ground-truth boxes appended to the proposals (training).
 
     Only countable objects (``valid & ~ignore``) join; their rows are (b, n) more proposals
-    with objectness logit 0, detached like the rest. Padded rows hold zeros and are invalid.
+    with objectness logit 0, detached like the rest, followed by ``jitter_copies`` jittered
+    copies of each (b, n * jitter_copies rows, :func:`jittered_copies` with
+    ``jitter_scale``, from ``generator``). Padded rows hold zeros and are invalid.
     """
     objects = gt.objects
     boxes = torch.where(objects[..., None], gt.bbox2d, torch.zeros_like(gt.bbox2d))
     boxes = boxes.detach().to(rpn.bbox2d.dtype)
+    valid = objects
+    if jitter_copies > 0:
+        copies = jittered_copies(boxes, jitter_copies, jitter_scale, generator)
+        repeated = objects[:, :, None].expand(*objects.shape, jitter_copies).flatten(1)
+        copies = torch.where(repeated[..., None], copies, torch.zeros_like(copies))
+        boxes, valid = torch.cat([boxes, copies], dim=1), torch.cat([objects, repeated], dim=1)
     return RPNOutput(
         anchors=rpn.anchors,
         bbox2d_logit=rpn.bbox2d_logit,
@@ -64,7 +96,7 @@ def join_ground_truth(rpn: RPNOutput, gt: GroundTruth) -> RPNOutput:
         bbox2d_object=torch.cat(
             [rpn.bbox2d_object, rpn.bbox2d_object.new_zeros((*boxes.shape[:2], 1))], dim=1
         ),
-        valid=torch.cat([rpn.valid, objects], dim=1),
+        valid=torch.cat([rpn.valid, valid], dim=1),
     )
 
 
@@ -149,7 +181,15 @@ class Detector(nn.Module):
         rpn = self.rpn(features, images)
         auxi, rows_3d = None, None
         if gt is not None:
-            rpn = join_ground_truth(rpn, gt)
+            jitter = {}
+            if self.targets is not None and self.targets.proposal_targets.gt_jitter_copies:
+                sampling = self.targets.proposal_targets
+                jitter = {
+                    "jitter_copies": sampling.gt_jitter_copies,
+                    "jitter_scale": sampling.gt_jitter_scale,
+                    "generator": generator,
+                }
+            rpn = join_ground_truth(rpn, gt, **jitter)
             if self.targets is not None:
                 # matching and the codecs in float32, also inside an autocast region
                 with torch.autocast(images.images.device.type, enabled=False):
