@@ -23,6 +23,7 @@ from ._criterion import Criterion as Criterion
 from ._detector import Detector as Detector
 from ._detector import DetectorOutput as DetectorOutput
 from ._detector import join_ground_truth as join_ground_truth
+from ._detector import jittered_copies as jittered_copies
 from ._export import EXPORT_INPUTS as EXPORT_INPUTS
 from ._export import EXPORT_OUTPUTS as EXPORT_OUTPUTS
 from ._export import DetectorForExport as DetectorForExport
@@ -48,6 +49,7 @@ __all__ = [
     "build_criterion",
     "build_detector",
     "join_ground_truth",
+    "jittered_copies",
     "load_config",
     "postprocess",
     "read_mapping",
