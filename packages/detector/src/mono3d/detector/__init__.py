@@ -22,8 +22,8 @@ from ._config_io import validate_config as validate_config
 from ._criterion import Criterion as Criterion
 from ._detector import Detector as Detector
 from ._detector import DetectorOutput as DetectorOutput
-from ._detector import join_ground_truth as join_ground_truth
 from ._detector import jittered_copies as jittered_copies
+from ._detector import join_ground_truth as join_ground_truth
 from ._export import EXPORT_INPUTS as EXPORT_INPUTS
 from ._export import EXPORT_OUTPUTS as EXPORT_OUTPUTS
 from ._export import DetectorForExport as DetectorForExport
@@ -48,8 +48,8 @@ __all__ = [
     "build_coder",
     "build_criterion",
     "build_detector",
-    "join_ground_truth",
     "jittered_copies",
+    "join_ground_truth",
     "load_config",
     "postprocess",
     "read_mapping",
