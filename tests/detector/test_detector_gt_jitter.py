@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from mono3d.auxi import ProposalTargetConfig, TargetBuilder
 from mono3d.contracts import GroundTruth, RPNOutput
-from mono3d.detector import DetectorConfig, build_detector, join_ground_truth, jittered_copies
+from mono3d.detector import DetectorConfig, build_detector, jittered_copies, join_ground_truth
 from mono3d.geometry import box_iou
 
 
