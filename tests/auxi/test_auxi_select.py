@@ -15,12 +15,6 @@ def heads_and_targets(draw):
     b, m = draw(st.integers(0, 3)), draw(st.integers(0, 10))
     c, bins = draw(st.integers(2, 5)), draw(st.integers(1, 12))
     g = draw(generators())
-    second = {}
-    if draw(st.booleans()):  # the head's second 2D refinement, or none
-        second = {
-            "box_3d": torch.randn(b, m, 4, generator=g),
-            "bbox2d_logit_3d": torch.randn(b, m, c, 4, generator=g),
-        }
     pred = HeadOutput(
         bbox3d_logit=torch.randn(b, m, c, 6, generator=g),
         yaw_resi=torch.randn(b, m, c, bins, generator=g),
@@ -28,7 +22,6 @@ def heads_and_targets(draw):
         category_logit=torch.randn(b, m, c, generator=g),
         bbox2d_logit=torch.randn(b, m, c, 4, generator=g),
         depth_log_sigma=torch.randn(b, m, c, generator=g),
-        **second,
     )
     obj = torch.randint(-1, 2, (b, m, 1), generator=g)
     category = torch.where(obj == 1, torch.randint(1, c, (b, m, 1), generator=g), 0)
@@ -66,11 +59,7 @@ def test_selection_matches_a_loop_reference(case):
             assert torch.equal(out.yaw_resi[i, j, 0], pred.yaw_resi[i, j, k, t])
             assert torch.equal(out.bbox2d_logit[i, j], pred.bbox2d_logit[i, j, k])
             assert torch.equal(out.depth_log_sigma[i, j, 0], pred.depth_log_sigma[i, j, k])
-            if pred.bbox2d_logit_3d is not None:
-                assert out.bbox2d_logit_3d is not None
-                assert torch.equal(out.bbox2d_logit_3d[i, j], pred.bbox2d_logit_3d[i, j, k])
     assert torch.equal(out.category_logit, pred.category_logit)
-    assert (out.bbox2d_logit_3d is None) == (pred.bbox2d_logit_3d is None)
 
 
 @given(heads_and_targets())
@@ -90,7 +79,6 @@ def test_gradient_reaches_only_the_selected_entries(case):
         + out.yaw_logit.sum()
         + out.bbox2d_logit.sum()
         + out.depth_log_sigma.sum()
-        + (0 if out.bbox2d_logit_3d is None else out.bbox2d_logit_3d.sum())
     ).backward()
     b, m, c, bins = pred.yaw_logit.shape
     chosen = torch.nn.functional.one_hot(targets.category[..., 0], c).bool()  # b m C
@@ -102,10 +90,6 @@ def test_gradient_reaches_only_the_selected_entries(case):
     assert torch.equal(leaves.yaw_resi.grad, expected)
     assert torch.equal(leaves.bbox2d_logit.grad, chosen[..., None].float().expand(b, m, c, 4))
     assert torch.equal(leaves.depth_log_sigma.grad, chosen.float())
-    if pred.bbox2d_logit_3d is not None:
-        expected = chosen[..., None].float().expand(b, m, c, 4)
-        assert torch.equal(leaves.bbox2d_logit_3d.grad, expected)
-        assert leaves.box_3d.grad is None  # the box itself is not selected per class
 
 
 def test_out_of_range_targets_select_channel_zero():

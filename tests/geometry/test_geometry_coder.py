@@ -18,11 +18,9 @@ from mono3d.contracts.testing import (
 )
 from mono3d.geometry import (
     DEFAULT_REFINE_WEIGHTS,
-    DEFAULT_REFINE_WEIGHTS_3D,
     BoxCoder,
     decode_box2d,
     decode_box3d,
-    encode_box2d,
     priors_tensor,
     wrap_angle,
 )
@@ -76,49 +74,6 @@ def test_encode_then_decode_gives_the_object_back(scene, reference, bins):
     torch.testing.assert_close(decode_box3d(logit, box, prior, calib), bbox3d, rtol=1e-6, atol=1e-6)
 
 
-@given(scenes(), st.integers(1, 12))
-def test_the_cascade_reference_decodes_against_the_second_refinement(scene, bins):
-    box2d, bbox3d, ry, category, proposals, calib, _ = scene
-    coder = BoxCoder(priors=PRIORS, num_bins=bins, depth_reference="cascade")
-    deltas, logit, yaw_bin, yaw_resi = coder.encode(box2d, bbox3d, ry, category, proposals, calib)
-    # encoded as box2d is: against the matched box, so the targets do not change
-    plain = BoxCoder(priors=PRIORS, num_bins=bins).encode(
-        box2d, bbox3d, ry, category, proposals, calib
-    )
-    torch.testing.assert_close(logit, plain[1])
-    # the 3D branch pooled some other box (the first refinement); its second deltas
-    # bring the object's box back, and the 3D box decoded against it is the object's
-    box_3d = coder.decode_box2d(deltas * 0.7, proposals)
-    second = coder.encode_box2d_3d(box2d, box_3d)
-    torch.testing.assert_close(
-        second, encode_box2d(box2d, box_3d, DEFAULT_REFINE_WEIGHTS_3D), rtol=0, atol=0
-    )
-    reference = coder.reference_box(box_3d, proposals, box_3d, second)
-    torch.testing.assert_close(reference, box2d, rtol=1e-6, atol=1e-6)
-    b, m = category.shape
-    yaw_logit = torch.nn.functional.one_hot(yaw_bin, bins).double()
-    resi = yaw_resi[..., None].expand(b, m, bins).contiguous()
-    # the reported box (here box_3d, deliberately off) is not what depth is decoded against
-    bbox3d_back, _, ry_back = coder.decode(
-        box_3d, logit, yaw_logit, resi, category, proposals, calib, box_3d, second
-    )
-    torch.testing.assert_close(bbox3d_back, bbox3d, rtol=1e-6, atol=1e-6)
-    assert (wrap_angle(ry_back - ry).abs() < 1e-6).all()
-    with pytest.raises(ValueError, match="second refinement"):
-        coder.reference_box(box2d, proposals)
-
-
-@given(scenes())
-def test_the_reference_box_follows_the_setting(scene):
-    box2d, _, _, _, proposals, _, _ = scene
-    other = box2d + 1.0
-    zero = torch.zeros_like(box2d)
-    for reference, expected in (("proposal", proposals), ("box2d", box2d), ("cascade", other)):
-        coder = BoxCoder(priors=PRIORS, num_bins=12, depth_reference=reference)
-        got = coder.reference_box(box2d, proposals, other, zero)  # zero deltas: ``other``
-        torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-9)
-
-
 @given(scenes())
 def test_the_reported_box_is_refined_and_clipped_or_the_proposal(scene):
     _, _, _, _, proposals, _, size = scene
@@ -147,8 +102,6 @@ def test_priors_are_a_buffer_with_a_background_row():
         ({"num_bins": 0}, "num_bins"),
         ({"refine_weights": (1.0, 1.0, 0.0, 1.0)}, "refine_weights"),
         ({"refine_weights": (1.0, 1.0)}, "refine_weights"),
-        ({"refine_weights_3d": (1.0, -1.0, 1.0, 1.0)}, "refine_weights_3d"),
-        ({"depth_reference": "cascade", "refine_box2d": False}, "needs refine_box2d"),
         ({"depth_reference": "centre"}, "depth_reference"),
         ({"refine_box2d": False}, "needs refine_box2d"),
         ({"priors": ((1.5, 0.0, 3.9),)}, "positive"),

@@ -42,9 +42,7 @@ from ._aliases import GtIgnore as GtIgnore
 from ._aliases import GtValid as GtValid
 from ._aliases import GtYaw as GtYaw
 from ._aliases import HeadBox2dLogit as HeadBox2dLogit
-from ._aliases import HeadBox2dLogit3d as HeadBox2dLogit3d
 from ._aliases import HeadBox3dLogit as HeadBox3dLogit
-from ._aliases import HeadBox3dRoI as HeadBox3dRoI
 from ._aliases import HeadCategoryLogit as HeadCategoryLogit
 from ._aliases import HeadDepthLogSigma as HeadDepthLogSigma
 from ._aliases import HeadHas3d as HeadHas3d
@@ -60,7 +58,6 @@ from ._aliases import ProposalLogit as ProposalLogit
 from ._aliases import ProposalValid as ProposalValid
 from ._aliases import Scalar as Scalar
 from ._aliases import SelectedBox2dLogit as SelectedBox2dLogit
-from ._aliases import SelectedBox2dLogit3d as SelectedBox2dLogit3d
 from ._aliases import SelectedBox3dLogit as SelectedBox3dLogit
 from ._aliases import SelectedCategoryLogit as SelectedCategoryLogit
 from ._aliases import SelectedDepthLogSigma as SelectedDepthLogSigma
@@ -146,9 +143,7 @@ __all__ = [
     "GtValid",
     "GtYaw",
     "HeadBox2dLogit",
-    "HeadBox2dLogit3d",
     "HeadBox3dLogit",
-    "HeadBox3dRoI",
     "HeadCategoryLogit",
     "HeadDepthLogSigma",
     "HeadHas3d",
@@ -169,7 +164,6 @@ __all__ = [
     "RPNOutput",
     "Scalar",
     "SelectedBox2dLogit",
-    "SelectedBox2dLogit3d",
     "SelectedBox3dLogit",
     "SelectedCategoryLogit",
     "SelectedDepthLogSigma",

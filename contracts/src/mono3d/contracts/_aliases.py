@@ -47,8 +47,6 @@ HeadCategoryLogit = Float[Tensor, "b Nhd C"]
 HeadBox2dLogit = Float[Tensor, "b Nhd C 4"]  # (dx, dy, dw, dh) refinement of the proposal
 HeadDepthLogSigma = Float[Tensor, "b Nhd C"]  # log of the depth-logit (dz) uncertainty
 HeadHas3d = Bool[Tensor, "b Nhd"]  # rows whose 3D, uncertainty and yaw outputs were computed
-HeadBox3dRoI = Float[Tensor, "b Nhd 4"]  # the box the 3D branch pooled (x1, y1, x2, y2)
-HeadBox2dLogit3d = Float[Tensor, "b Nhd C 4"]  # (dx, dy, dw, dh) refinement of that box
 
 # Targets per anchor (gt_feature) -------------------------------------------------------
 AnchorBox2d = Float[Tensor, "b N 4"]
@@ -75,7 +73,6 @@ SelectedYawResi = Float[Tensor, "b Nhd 1"]
 SelectedYawLogit = Float[Tensor, "b Nhd B"]
 SelectedCategoryLogit = Float[Tensor, "b Nhd C"]
 SelectedBox2dLogit = Float[Tensor, "b Nhd 4"]
-SelectedBox2dLogit3d = Float[Tensor, "b Nhd 4"]
 SelectedDepthLogSigma = Float[Tensor, "b Nhd 1"]
 
 # Losses and counts ---------------------------------------------------------------------

@@ -42,9 +42,7 @@ from ._aliases import (
     GtValid,
     GtYaw,
     HeadBox2dLogit,
-    HeadBox2dLogit3d,
     HeadBox3dLogit,
-    HeadBox3dRoI,
     HeadCategoryLogit,
     HeadDepthLogSigma,
     HeadHas3d,
@@ -60,7 +58,6 @@ from ._aliases import (
     ProposalValid,
     Scalar,
     SelectedBox2dLogit,
-    SelectedBox2dLogit3d,
     SelectedBox3dLogit,
     SelectedCategoryLogit,
     SelectedDepthLogSigma,
@@ -174,11 +171,6 @@ class HeadOutput(Bundle):
     Laplacian's standard deviation in log-depth units, trained by a negative log-likelihood).
     has_3d: the rows whose bbox3d_logit, depth_log_sigma, yaw_resi and yaw_logit the head
     computed (the others hold placeholders and make no detection); None: every row.
-    box_3d: the box whose crop the 3D outputs read (x1, y1, x2, y2 pixels: the proposal moved
-    by its class-averaged 2D deltas, no gradient); bbox2d_logit_3d: the class-specific
-    second 2D refinement (dx, dy, dw, dh) of ``box_3d``, read from that crop (Cascade
-    R-CNN's second stage; the coder's ``refine_weights_3d``). Both None unless the head
-    predicts the second refinement (``refine_3d``).
     """
 
     bbox3d_logit: HeadBox3dLogit
@@ -188,8 +180,6 @@ class HeadOutput(Bundle):
     bbox2d_logit: HeadBox2dLogit
     depth_log_sigma: HeadDepthLogSigma
     has_3d: HeadHas3d | None = None
-    box_3d: HeadBox3dRoI | None = None
-    bbox2d_logit_3d: HeadBox2dLogit3d | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,8 +244,7 @@ class SelectedPrediction(Bundle):
     bbox3d_logit and yaw_logit: the GT class's channel; yaw_resi: that class's residual at
     the GT bin. category_logit keeps all C logits (cross-entropy needs them; the seed's
     ``[b Nhd 1]`` cannot feed a CE loss). bbox2d_logit and depth_log_sigma: the GT class's
-    refinement deltas and depth uncertainty. bbox2d_logit_3d: the GT class's second 2D
-    refinement (None when the head has none).
+    refinement deltas and depth uncertainty.
     """
 
     bbox3d_logit: SelectedBox3dLogit
@@ -264,18 +253,16 @@ class SelectedPrediction(Bundle):
     category_logit: SelectedCategoryLogit
     bbox2d_logit: SelectedBox2dLogit
     depth_log_sigma: SelectedDepthLogSigma
-    bbox2d_logit_3d: SelectedBox2dLogit3d | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class LossOutput(Bundle):
-    """The nine loss terms (0-d), their weighted total, and the sample counts behind them.
+    """The eight loss terms (0-d), their weighted total, and the sample counts behind them.
 
     box2d: Box2dRegression, objectness: Objectness, box3d: Box3dRegression,
     yaw: YawRegression, category: Category, yaw_category: YawCategory,
     box2d_refine: Box2dRefinement (the head's 2D deltas), depth_uncertainty:
-    DepthUncertainty (Laplacian NLL of the depth logit), box2d_refine_3d: Box2dRefinement of
-    the 3D branch's second 2D deltas (0 when the head has none).
+    DepthUncertainty (Laplacian NLL of the depth logit).
     """
 
     box2d: Scalar
@@ -286,7 +273,6 @@ class LossOutput(Bundle):
     yaw_category: Scalar
     box2d_refine: Scalar
     depth_uncertainty: Scalar
-    box2d_refine_3d: Scalar
     total: Scalar
     num_anchor_pos: Count
     num_anchor_neg: Count
@@ -302,11 +288,10 @@ class LossOutput(Bundle):
         "yaw_category",
         "box2d_refine",
         "depth_uncertainty",
-        "box2d_refine_3d",
     )
 
     def terms(self) -> dict[str, torch.Tensor]:
-        """The nine loss terms by name."""
+        """The eight loss terms by name."""
         return {name: getattr(self, name) for name in self.TERMS}
 
 

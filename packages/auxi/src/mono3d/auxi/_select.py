@@ -19,8 +19,7 @@ def select_class_from_prediction(pred: HeadOutput, gt_aligned: GtAligned) -> Sel
     bbox3d_logit (b, Nhd, 6) and yaw_logit (b, Nhd, B): channel ``gt_aligned.category``;
     yaw_resi (b, Nhd, 1): that class's residual at bin ``gt_aligned.yaw_category``;
     category_logit (b, Nhd, C): unchanged (cross-entropy needs every class); bbox2d_logit
-    (b, Nhd, 4), depth_log_sigma (b, Nhd, 1) and bbox2d_logit_3d (b, Nhd, 4; None when the
-    head has no second refinement): the GT class's channel. Rows whose
+    (b, Nhd, 4) and depth_log_sigma (b, Nhd, 1): the GT class's channel. Rows whose
     category (or bin) is out of range, e.g. negatives (category 0) and ignored rows, select
     channel (bin) 0; the losses mask them anyway. Gradients flow to the selected entries only.
     """
@@ -38,7 +37,4 @@ def select_class_from_prediction(pred: HeadOutput, gt_aligned: GtAligned) -> Sel
         category_logit=pred.category_logit,
         bbox2d_logit=_take(pred.bbox2d_logit, category),
         depth_log_sigma=torch.gather(pred.depth_log_sigma, 2, category[..., None]),
-        bbox2d_logit_3d=(
-            None if pred.bbox2d_logit_3d is None else _take(pred.bbox2d_logit_3d, category)
-        ),
     )

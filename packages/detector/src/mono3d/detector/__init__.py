@@ -1,7 +1,7 @@
 """mono3d.detector: the composition layer.
 
 ``Detector`` (backbone -> neck -> RPN -> RoI head; ``predict`` post-processes into
-``Detections``), ``Criterion`` (targets, class selection and the nine loss terms ->
+``Detections``), ``Criterion`` (targets, class selection and the eight losses ->
 ``LossOutput``), ``DetectorConfig`` (the model as data, YAML/JSON with errors naming the dotted
 field) and ``build_detector`` / ``build_criterion``.
 """

@@ -20,7 +20,6 @@ def build_coder(config: DetectorConfig) -> BoxCoder:
         refine_weights=config.coder.refine_weights,
         refine_box2d=config.coder.refine_box2d,
         depth_reference=config.coder.depth_reference,
-        refine_weights_3d=config.coder.refine_weights_3d,
     )
 
 
@@ -56,7 +55,7 @@ def build_detector(config: DetectorConfig) -> Detector:
 
 
 def build_criterion(config: DetectorConfig, coder: BoxCoder | None = None) -> Criterion:
-    """The Criterion (targets + nine losses) a config describes. Pass the detector's
+    """The Criterion (targets + eight losses) a config describes. Pass the detector's
     ``coder`` (``build_criterion(config, detector.coder)``) so that targets are encoded by
     the very object that decodes; without one an equal coder is built from the config."""
     return Criterion(

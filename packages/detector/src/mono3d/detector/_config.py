@@ -20,7 +20,6 @@ from mono3d.geometry import (
     DEFAULT_NUM_BINS,
     DEFAULT_REFINE_BOX2D,
     DEFAULT_REFINE_WEIGHTS,
-    DEFAULT_REFINE_WEIGHTS_3D,
     KITTI_CLASS_PRIORS,
     DepthReference,
 )
@@ -106,10 +105,7 @@ class CoderConfig(BaseModel):
     refine_weights: (wx, wy, ww, wh) of the head's 2D refinement deltas (Fast R-CNN's
     10, 10, 5, 5). refine_box2d: detections report the refined 2D box (else the proposal).
     depth_reference: the 3D logit is relative to the object's 2D box (``box2d``: the matched
-    box in training, the refined box at test time), to the proposal (``proposal``), or
-    (``cascade``) to the matched box in training and at test time to the 3D branch's second
-    refinement of the box it pooled (needs ``head.refine_3d``). refine_weights_3d: (wx, wy,
-    ww, wh) of that second refinement's deltas (Cascade R-CNN's second stage: 20, 20, 10, 10).
+    box in training, the refined box at test time) or to the proposal (``proposal``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -119,16 +115,13 @@ class CoderConfig(BaseModel):
     )
     refine_box2d: bool = DEFAULT_REFINE_BOX2D
     depth_reference: DepthReference = DEFAULT_DEPTH_REFERENCE
-    refine_weights_3d: tuple[PositiveFloat, PositiveFloat, PositiveFloat, PositiveFloat] = (
-        DEFAULT_REFINE_WEIGHTS_3D
-    )
 
     @model_validator(mode="after")
     def _box2d_reference_needs_refinement(self) -> "CoderConfig":
-        if self.depth_reference != "proposal" and not self.refine_box2d:
+        if self.depth_reference == "box2d" and not self.refine_box2d:
             raise ValueError(
-                f"depth_reference {self.depth_reference!r} decodes against a refined 2D box: "
-                "set refine_box2d true or depth_reference 'proposal'"
+                "depth_reference 'box2d' decodes against the refined 2D box: set "
+                "refine_box2d true or depth_reference 'proposal'"
             )
         return self
 
@@ -205,15 +198,6 @@ class DetectorConfig(BaseModel):
         unused = sorted(set(self.priors) - set(self.classes))
         if unused:
             raise ValueError(f"priors: {unused} are not among classes {list(self.classes)}")
-        return self
-
-    @model_validator(mode="after")
-    def _cascade_reference_needs_the_second_refinement(self) -> "DetectorConfig":
-        if self.coder.depth_reference == "cascade" and not self.head.refine_3d:
-            raise ValueError(
-                "coder.depth_reference 'cascade' decodes against the 3D branch's second 2D "
-                "refinement: set head.refine_3d true (or another depth_reference)"
-            )
         return self
 
     @property

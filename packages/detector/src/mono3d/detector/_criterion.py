@@ -1,4 +1,4 @@
-"""The Criterion: targets (auxi) -> class selection -> the nine losses -> ``LossOutput``."""
+"""The Criterion: targets (auxi) -> class selection -> the eight losses -> ``LossOutput``."""
 
 from collections.abc import Mapping
 
@@ -11,7 +11,7 @@ from mono3d.auxi import (
     TargetBuilder,
     select_class_from_prediction,
 )
-from mono3d.contracts import GroundTruth, Images, LossOutput, SelectedPrediction, contract
+from mono3d.contracts import GroundTruth, Images, LossOutput, contract
 from mono3d.geometry import BoxCoder
 from mono3d.losses import (
     Box2dRefinement,
@@ -47,10 +47,7 @@ class Criterion(nn.Module):
     No learnable state.
 
     The 3D, yaw and depth-uncertainty terms read ``gt_aligned.object3d`` (objects too small
-    or too far for 3D are left out); category and 2D refinement read ``object``. The 3D
-    branch's second 2D refinement (``box2d_refine_3d``, when the head predicts it) reads
-    ``object3d`` too (the rows the head pooled again), its targets the matched boxes
-    against the head's ``box_3d`` (``BoxCoder.encode_box2d_3d``); 0 without it.
+    or too far for 3D are left out); category and 2D refinement read ``object``.
     """
 
     def __init__(
@@ -88,7 +85,6 @@ class Criterion(nn.Module):
         self.category = Category()
         self.yaw_category = YawCategory()
         self.box2d_refine = Box2dRefinement(beta=beta)
-        self.box2d_refine_3d = Box2dRefinement(beta=beta)
         self.depth_uncertainty = DepthUncertainty(
             normalizer=normalizer, detach_residual=depth == "huber", nll_beta=depth_nll_beta
         )
@@ -101,7 +97,7 @@ class Criterion(nn.Module):
         images: Images,
         generator: torch.Generator | None = None,
     ) -> LossOutput:
-        """The nine loss terms, their weighted total and the sampled counts. The targets
+        """The eight loss terms, their weighted total and the sampled counts. The targets
         are ``output.auxi`` when the detector sampled them (pass ``generator`` to
         ``Detector.forward`` then), else built here from ``generator``."""
         if output.auxi is None:
@@ -116,10 +112,9 @@ class Criterion(nn.Module):
         anchor, aligned = auxi.gt_feature, auxi.gt_aligned
         selected = select_class_from_prediction(output.head, aligned)
         bbox3d_pred, depth_pred = self._depth_split(selected.bbox3d_logit, aligned.bbox3d_logit)
-        second = self._second_refinement(output, selected, aligned.bbox2d)
         if self.depth == "laplacian":
             depth_pred = depth_pred - self._height_error(
-                selected.bbox2d_logit, aligned.bbox2d_logit, second
+                selected.bbox2d_logit, aligned.bbox2d_logit
             )
         terms = {
             "box2d": self.box2d(output.rpn.bbox2d_logit, anchor.bbox2d_logit, anchor.object),
@@ -138,11 +133,6 @@ class Criterion(nn.Module):
                 depth_pred,
                 aligned.bbox3d_logit[..., 2:3],
                 aligned.object3d,
-            ),
-            "box2d_refine_3d": (
-                selected.bbox2d_logit.new_zeros(()).float()
-                if second is None
-                else self.box2d_refine_3d(second[0], second[1], aligned.object3d)
             ),
         }
         total = torch.stack([self.weights[name] * value for name, value in terms.items()]).sum()
@@ -165,39 +155,13 @@ class Criterion(nn.Module):
         keep[2] = False
         return torch.where(keep, pred, target.to(pred.dtype)), dz
 
-    def _second_refinement(
-        self, output: DetectorOutput, selected: SelectedPrediction, matched: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(the GT class's second 2D deltas (b, Nhd, 4), their targets: the matched boxes
-        ``matched`` (b, Nhd, 4) against the head's ``box_3d``), or None when the head has no
-        second refinement (refused with the ``cascade`` depth reference, which needs it)."""
-        box_3d = output.head.box_3d
-        if selected.bbox2d_logit_3d is None or box_3d is None:
-            if self.coder.depth_reference == "cascade":
-                raise ValueError(
-                    "Criterion: the coder's depth_reference 'cascade' needs the head's second "
-                    "2D refinement (HeadOutput.box_3d and bbox2d_logit_3d: head refine_3d)"
-                )
-            return None
-        target = self.coder.encode_box2d_3d(matched.float(), box_3d.float())
-        return selected.bbox2d_logit_3d, target
-
-    def _height_error(
-        self,
-        pred: torch.Tensor,
-        target: torch.Tensor,
-        second: tuple[torch.Tensor, torch.Tensor] | None = None,
-    ) -> torch.Tensor:
-        """(b, Nhd, 1) log(h_reference / h_matched), no gradient: the height error of the box
-        the depth is decoded against, from the 2D deltas and their targets (b, Nhd, 4):
-        ``pred`` and ``target`` of the first refinement (``box2d``: the refined box), or
-        ``second``'s (``cascade``: the 3D branch's second refinement), so that the depth NLL
-        sees the error of the depth that is reported. 0 with the ``proposal`` reference (the
-        proposal height is exact)."""
-        if self.coder.depth_reference == "proposal":
+    def _height_error(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """(b, Nhd, 1) log(h_refined / h_matched) from the 2D refinement deltas (no gradient):
+        with the ``box2d`` depth reference the decoded log-depth is dz minus it, so the
+        depth NLL sees the error of the depth that is reported. 0 with the ``proposal``
+        reference (the proposal height is exact)."""
+        if self.coder.depth_reference != "box2d":
             return torch.zeros_like(pred[..., 3:4])
         wh = self.coder.refine_weights[3]
-        if self.coder.depth_reference == "cascade" and second is not None:
-            (pred, target), wh = second, self.coder.refine_weights_3d[3]
         error = (pred[..., 3:4].detach().float() - target[..., 3:4].float()) / wh
         return torch.nan_to_num(error, nan=0.0, posinf=0.0, neginf=0.0).to(pred.dtype)

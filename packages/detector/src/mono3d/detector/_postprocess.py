@@ -3,8 +3,7 @@
 Per image every (proposal, object class) pair is a candidate. Each is decoded by the detector's
 :class:`mono3d.geometry.BoxCoder` with its class's channel: the 2D box (the proposal refined by
 that class's deltas and clipped to the image, or the proposal when the coder does not refine),
-the 3D box against the coder's reference box (with ``depth_reference: cascade`` the head's
-second refinement of ``HeadOutput.box_3d``) and the class prior, and the yaw (argmax bin plus
+the 3D box against the coder's reference box and the class prior, and the yaw (argmax bin plus
 its residual gives alpha; rotation_y = alpha + atan2(x, z) of the decoded location).
 
 A candidate is kept if its proposal is valid and has 3D outputs (``HeadOutput.has_3d``), its
@@ -147,13 +146,6 @@ def postprocess(
     category = label + 1
     rows = proposals[:, :, None, :].expand(b, nhd, num_fg, 4).reshape(b, nhd * num_fg, 4)
     box2d = coder.decode_box2d(_foreground(head.bbox2d_logit).to(dtype), rows, image_size)
-    second = {}
-    if head.box_3d is not None and head.bbox2d_logit_3d is not None:
-        box_3d = head.box_3d.to(dtype)[:, :, None, :].expand(b, nhd, num_fg, 4)
-        second = {
-            "box_3d": box_3d.reshape(b, nhd * num_fg, 4),
-            "bbox2d_logit_3d": _foreground(head.bbox2d_logit_3d).to(dtype),
-        }
     bbox3d, alpha, rotation_y = coder.decode(
         box2d,
         _foreground(head.bbox3d_logit).to(dtype),
@@ -162,7 +154,6 @@ def postprocess(
         category,
         rows,
         calib,
-        **second,
     )
     if score == "3d":
         log_sigma = _foreground(head.depth_log_sigma).to(dtype)

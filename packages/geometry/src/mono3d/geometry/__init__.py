@@ -31,7 +31,6 @@ from ._codec3d import encode_box3d as encode_box3d
 from ._coder import DEFAULT_DEPTH_REFERENCE as DEFAULT_DEPTH_REFERENCE
 from ._coder import DEFAULT_REFINE_BOX2D as DEFAULT_REFINE_BOX2D
 from ._coder import DEFAULT_REFINE_WEIGHTS as DEFAULT_REFINE_WEIGHTS
-from ._coder import DEFAULT_REFINE_WEIGHTS_3D as DEFAULT_REFINE_WEIGHTS_3D
 from ._coder import DEPTH_REFERENCES as DEPTH_REFERENCES
 from ._coder import BoxCoder as BoxCoder
 from ._coder import DepthReference as DepthReference
@@ -59,7 +58,6 @@ __all__ = [
     "DEFAULT_PRIORS",
     "DEFAULT_REFINE_BOX2D",
     "DEFAULT_REFINE_WEIGHTS",
-    "DEFAULT_REFINE_WEIGHTS_3D",
     "DEPTH_REFERENCES",
     "KITTI_CLASS_PRIORS",
     "MIN_DEPTH",

@@ -16,12 +16,6 @@ What the 3D logit is relative to (``depth_reference``):
   targets, the head's refined 2D box when decoding. The target is a property of the object
   (no proposal jitter); the refinement, trained on the same boxes, supplies the box at test
   time. Needs ``refine_box2d``.
-* ``"cascade"``: as ``box2d`` in training; at test time the box of the 3D branch's own
-  second refinement (Cascade R-CNN's second stage): the box whose crop the 3D outputs read
-  (``HeadOutput.box_3d``) moved by the class's ``bbox2d_logit_3d`` deltas, trained on the
-  same matched boxes. The 3D logit's depth is decoded against a box height, and for a far
-  car half a pixel of it is over 1 % of its depth; the second stage refines the box from the
-  crop aligned with the first refinement. Needs the head's ``refine_3d``.
 """
 
 from collections.abc import Sequence
@@ -43,10 +37,8 @@ from ._yaw import decode_yaw, encode_yaw
 DEFAULT_REFINE_WEIGHTS: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
 #: detections report the refined 2D box by default (else the proposal)
 DEFAULT_REFINE_BOX2D: Final[bool] = True
-#: Cascade R-CNN's weights of its second stage's deltas (the residuals are about half as large)
-DEFAULT_REFINE_WEIGHTS_3D: tuple[float, float, float, float] = (20.0, 20.0, 10.0, 10.0)
 #: what the 3D logit is encoded against
-DepthReference = Literal["proposal", "box2d", "cascade"]
+DepthReference = Literal["proposal", "box2d"]
 DEPTH_REFERENCES: tuple[str, ...] = get_args(DepthReference)
 DEFAULT_DEPTH_REFERENCE: Final[DepthReference] = "box2d"
 
@@ -85,32 +77,25 @@ class BoxCoder(nn.Module):
         refine_weights: Sequence[float] = DEFAULT_REFINE_WEIGHTS,
         refine_box2d: bool = DEFAULT_REFINE_BOX2D,
         depth_reference: DepthReference = DEFAULT_DEPTH_REFERENCE,
-        refine_weights_3d: Sequence[float] = DEFAULT_REFINE_WEIGHTS_3D,
     ) -> None:
         super().__init__()
         if num_bins < 1:
             raise ValueError(f"num_bins must be >= 1, got {num_bins}")
         weights = tuple(float(w) for w in refine_weights)
-        weights_3d = tuple(float(w) for w in refine_weights_3d)
-        for name, given, value in (
-            ("refine_weights", refine_weights, weights),
-            ("refine_weights_3d", refine_weights_3d, weights_3d),
-        ):
-            if len(value) != 4 or not all(w > 0 for w in value):
-                raise ValueError(f"{name} must be 4 positive numbers, got {given}")
+        if len(weights) != 4 or not all(w > 0 for w in weights):
+            raise ValueError(f"refine_weights must be 4 positive numbers, got {refine_weights}")
         if depth_reference not in DEPTH_REFERENCES:
             raise ValueError(
                 f"depth_reference must be one of {DEPTH_REFERENCES}, got {depth_reference!r}"
             )
-        if depth_reference != "proposal" and not refine_box2d:
+        if depth_reference == "box2d" and not refine_box2d:
             raise ValueError(
-                f"depth_reference {depth_reference!r} decodes against a refined 2D box: it "
-                "needs refine_box2d (or use depth_reference 'proposal')"
+                "depth_reference 'box2d' decodes against the refined 2D box: it needs "
+                "refine_box2d (or use depth_reference 'proposal')"
             )
         self.register_buffer("priors", priors_tensor(priors), persistent=False)
         self.num_bins = int(num_bins)
         self.refine_weights: tuple[float, float, float, float] = weights  # type: ignore[assignment]
-        self.refine_weights_3d: tuple[float, float, float, float] = weights_3d  # type: ignore[assignment]
         self.refine_box2d = bool(refine_box2d)
         self.depth_reference: DepthReference = depth_reference
 
@@ -123,8 +108,7 @@ class BoxCoder(nn.Module):
         return (
             f"num_categories={self.num_categories}, num_bins={self.num_bins}, "
             f"refine_weights={self.refine_weights}, refine_box2d={self.refine_box2d}, "
-            f"depth_reference={self.depth_reference!r}, "
-            f"refine_weights_3d={self.refine_weights_3d}"
+            f"depth_reference={self.depth_reference!r}"
         )
 
     def prior(self, category: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
@@ -152,7 +136,7 @@ class BoxCoder(nn.Module):
         objects (padding, background) give non-finite values: mask them.
         """
         deltas = encode_box2d(box2d, proposals, self.refine_weights)
-        reference = proposals if self.depth_reference == "proposal" else box2d
+        reference = box2d if self.depth_reference == "box2d" else proposals
         logit = encode_box3d(bbox3d, reference, self.prior(category, bbox3d.dtype), calib)
         alpha = alpha_from_rotation_y(rotation_y, bbox3d[..., 0], bbox3d[..., 2])
         yaw_bin, yaw_resi = encode_yaw(alpha, self.num_bins)
@@ -173,36 +157,6 @@ class BoxCoder(nn.Module):
         return boxes if image_size is None else clip_boxes(boxes, image_size)
 
     @contract
-    def encode_box2d_3d(
-        self, box2d: Float[Tensor, "b m 4"], box_3d: Float[Tensor, "b m 4"]
-    ) -> Float[Tensor, "b m 4"]:
-        """Targets of the 3D branch's second refinement: the deltas (``refine_weights_3d``)
-        of the matched boxes ``box2d`` w.r.t. the boxes the 3D branch pooled (``box_3d``)."""
-        return encode_box2d(box2d, box_3d, self.refine_weights_3d)
-
-    @contract
-    def reference_box(
-        self,
-        box2d: Float[Tensor, "b m 4"],
-        proposals: Float[Tensor, "b m 4"],
-        box_3d: Float[Tensor, "b m 4"] | None = None,
-        bbox2d_logit_3d: Float[Tensor, "b m 4"] | None = None,
-    ) -> Float[Tensor, "b m 4"]:
-        """The box the 3D logit is decoded against (``depth_reference``): ``proposals``, the
-        reported 2D box ``box2d``, or (``cascade``) ``box_3d`` moved by the second refinement
-        deltas ``bbox2d_logit_3d`` (both required then)."""
-        if self.depth_reference == "proposal":
-            return proposals
-        if self.depth_reference == "box2d":
-            return box2d
-        if box_3d is None or bbox2d_logit_3d is None:
-            raise ValueError(
-                "depth_reference 'cascade' decodes against the 3D branch's second refinement: "
-                "the head must predict it (head refine_3d: HeadOutput.box_3d and bbox2d_logit_3d)"
-            )
-        return decode_box2d(bbox2d_logit_3d, box_3d, self.refine_weights_3d)
-
-    @contract
     def decode(
         self,
         box2d: Float[Tensor, "b m 4"],
@@ -212,15 +166,12 @@ class BoxCoder(nn.Module):
         category: Int[Tensor, "b m"],
         proposals: Float[Tensor, "b m 4"],
         calib: Float[Tensor, "b 3 4"],
-        box_3d: Float[Tensor, "b m 4"] | None = None,
-        bbox2d_logit_3d: Float[Tensor, "b m 4"] | None = None,
     ) -> tuple[Float[Tensor, "b m 6"], Float[Tensor, "b m"], Float[Tensor, "b m"]]:
         """3D box (x, y, z, h, w, l), alpha and rotation_y of rows of class ``category``
         whose reported 2D box is ``box2d`` (from :meth:`decode_box2d`) and whose proposal is
-        ``proposals``: the 3D logit against the coder's reference box (:meth:`reference_box`;
-        ``box_3d`` and ``bbox2d_logit_3d`` are the head's second refinement), the yaw from
-        the argmax bin plus its residual (clamped to [-1, 1])."""
-        reference = self.reference_box(box2d, proposals, box_3d, bbox2d_logit_3d)
+        ``proposals``: the 3D logit against the coder's reference box, the yaw from the
+        argmax bin plus its residual (clamped to [-1, 1])."""
+        reference = box2d if self.depth_reference == "box2d" else proposals
         bbox3d = decode_box3d(bbox3d_logit, reference, self.prior(category, box2d.dtype), calib)
         yaw_bin = yaw_logit.argmax(dim=-1)
         resi = torch.gather(yaw_resi, 2, yaw_bin[..., None]).squeeze(-1)

@@ -2,7 +2,7 @@
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 #: whose box the 3D branch reads (its geometry, its RoIAlign crop)
 Source = Literal["proposal", "refined"]
@@ -38,11 +38,6 @@ class HeadConfig(BaseModel):
         again and get 3D, uncertainty and yaw outputs; the others are marked in
         ``HeadOutput.has_3d`` and make no detection (Mask R-CNN runs its mask head on the
         detections only, Cube R-CNN its cube head likewise). None: every row.
-    refine_3d: the 3D branch also predicts class-specific 2D deltas of the box it pooled
-        (``HeadOutput.bbox2d_logit_3d``, with that box as ``box_3d``), read from the
-        refined crop through the 3D outputs' tower: a second refinement, as Cascade R-CNN's
-        second stage, that the coder's ``depth_reference: cascade`` decodes depth against.
-        Needs ``pool_3d: refined``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -58,12 +53,3 @@ class HeadConfig(BaseModel):
     pool_3d: Source = "refined"
     tower_3d: Tower = "separate"
     rows_3d_inference: int | None = Field(default=100, ge=1)
-    refine_3d: bool = False
-
-    @model_validator(mode="after")
-    def _second_refinement_needs_the_refined_crop(self) -> "HeadConfig":
-        if self.refine_3d and self.pool_3d != "refined":
-            raise ValueError(
-                "refine_3d refines the box the 3D branch pooled: it needs pool_3d 'refined'"
-            )
-        return self

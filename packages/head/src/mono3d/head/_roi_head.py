@@ -54,18 +54,14 @@ class RoIHead(nn.Module):
     the 2D deltas always read the proposal's crop. ``tower_3d`` says which fc6/fc7 that
     crop goes through: the same pair (``shared``) or a second pair of the same size
     (``separate``, as Cube R-CNN's cube head has its own FC layers), so that the 3D losses
-    do not pull the vector the category and 2D refinement read. With ``refine_3d`` (needs
-    ``pool_3d: refined``) that vector also gives class-specific 2D deltas of the box it was
-    pooled from, a second refinement (Cascade R-CNN's second stage, here on the 3D
-    outputs' own tower), returned with that box. Output layers are initialised normal with
-    zero bias: 3D, uncertainty, 2D refinements and yaw std 0.001, category 0.01.
+    do not pull the vector the category and 2D refinement read. Output layers are initialised
+    normal with zero bias: 3D, uncertainty, 2D refinement and yaw std 0.001, category 0.01.
 
     Keyword-only arguments: in_channels (the neck's c), num_classes (C; default the
     model-wide ``DEFAULT_CLASSES`` + background), num_bins (B; default the model-wide
     ``DEFAULT_NUM_BINS``), roi_size, sampling_ratio, fc_dim, canonical_scale,
     canonical_level, geometry, geometry_dim, geometry_source, pool_3d, tower_3d,
-    rows_3d_inference, refine_3d (defaults: :class:`HeadConfig`'s), refine_weights (the
-    coder's).
+    rows_3d_inference (defaults: :class:`HeadConfig`'s), refine_weights (the coder's).
     """
 
     def __init__(
@@ -85,7 +81,6 @@ class RoIHead(nn.Module):
         pool_3d: str = _HEAD.pool_3d,
         tower_3d: str = _HEAD.tower_3d,
         rows_3d_inference: int | None = _HEAD.rows_3d_inference,
-        refine_3d: bool = _HEAD.refine_3d,
         refine_weights: tuple[float, float, float, float] = DEFAULT_REFINE_WEIGHTS,
     ) -> None:
         super().__init__()
@@ -112,12 +107,7 @@ class RoIHead(nn.Module):
             raise ValueError(f"tower_3d={tower_3d!r}: expected one of {TOWERS}")
         if rows_3d_inference is not None and rows_3d_inference < 1:
             raise ValueError(f"rows_3d_inference={rows_3d_inference!r}: expected >= 1 or None")
-        if refine_3d and pool_3d != "refined":
-            raise ValueError(
-                "refine_3d refines the box the 3D branch pooled: it needs pool_3d='refined'"
-            )
         self.rows_3d_inference = rows_3d_inference
-        self.refine_3d = bool(refine_3d)
         self.geometry = bool(geometry)
         self.geometry_source = geometry_source
         self.pool_3d = pool_3d
@@ -148,12 +138,7 @@ class RoIHead(nn.Module):
         self.yaw_resi_pred = nn.Linear(fc_dim, num_classes * num_bins)
         self.yaw_logit_pred = nn.Linear(fc_dim, num_classes * num_bins)
         self.category_pred = nn.Linear(fc_dim, num_classes)
-        second: list[tuple[nn.Linear, float]] = []
-        if self.refine_3d:
-            self.bbox2d_3d_pred = nn.Linear(fc_dim, num_classes * 4)
-            second.append((self.bbox2d_3d_pred, 0.001))
         for layer, std in (
-            *second,
             (self.bbox3d_pred, 0.001),
             (self.depth_log_sigma_pred, 0.001),
             (self.bbox2d_pred, 0.001),
@@ -215,9 +200,7 @@ class RoIHead(nn.Module):
 
         Returns a :class:`HeadOutput`: bbox3d_logit (b, Nhd, C, 6), yaw_resi (b, Nhd, C, B),
         yaw_logit (b, Nhd, C, B), category_logit (b, Nhd, C), bbox2d_logit (b, Nhd, C, 4),
-        depth_log_sigma (b, Nhd, C), has_3d (b, Nhd) or None; with ``refine_3d`` also
-        box_3d (b, Nhd, 4), the refined boxes pooled for the 3D outputs, and bbox2d_logit_3d
-        (b, Nhd, C, 4), their second refinement (rows outside ``has_3d``: placeholders).
+        depth_log_sigma (b, Nhd, C), has_3d (b, Nhd) or None.
         """
         b, nhd = proposals.shape[:2]
         if checks_enabled():
@@ -256,12 +239,6 @@ class RoIHead(nn.Module):
             g = proposal_geometry(boxes, calib).to(x.dtype).flatten(0, 1)
             g = self.relu(self.geometry_fc2(self.relu(self.geometry_fc1(g))))
             x3d = self.relu(self.fc3d(torch.cat([x, g.to(x.dtype)], dim=1)))
-        second = {}
-        if self.refine_3d:
-            second = {
-                "box_3d": refined.to(proposals.dtype),
-                "bbox2d_logit_3d": self.bbox2d_3d_pred(x).view(b, nhd, c, 4),
-            }
         return HeadOutput(
             bbox3d_logit=self.bbox3d_pred(x3d).view(b, nhd, c, 6),
             yaw_resi=self.yaw_resi_pred(x).view(b, nhd, c, nb),
@@ -270,7 +247,6 @@ class RoIHead(nn.Module):
             bbox2d_logit=bbox2d_logit,
             depth_log_sigma=self.depth_log_sigma_pred(x3d).view(b, nhd, c),
             has_3d=has_3d,
-            **second,
         )
 
     def inference_rows(self, category_logit: Tensor, proposals: Tensor) -> Tensor | None:
