@@ -4,7 +4,9 @@ shipped configs' model settings gives the eager detections.
 Random init (seed fixed), eval mode, small images: configs/synthetic.yaml at 128x416 with a
 batch of two images of different real sizes, configs/kitti.yaml (ResNet50, 1000 pre-NMS
 proposals per level: far above the 4000 coordinates at which torchvision's ``batched_nms``
-turns into a data-dependent loop) at 96x320. One export per config, shared by the tests.
+turns into a data-dependent loop) at 96x320, and the synthetic model with box voting
+(``postprocess.vote_iou``, off in the configs), which adds to the post-processing graph. One
+export per case, shared by the tests.
 """
 
 import importlib.util
@@ -24,18 +26,27 @@ from mono3d.detector import (
 )
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[2] / "configs"
-#: (config, padded (H, W), each image's real (h, w))
+#: case -> (config, padded (H, W), each image's real (h, w), model overrides by section)
 CASES = {
-    "synthetic": ((128, 416), [(128, 416), (120, 400)]),
-    "kitti": ((96, 320), [(96, 320)]),
+    "synthetic": ("synthetic", (128, 416), [(128, 416), (120, 400)], {}),
+    "kitti": ("kitti", (96, 320), [(96, 320)], {}),
+    "synthetic_vote": (
+        "synthetic",
+        (128, 416),
+        [(128, 416), (120, 400)],
+        {"postprocess": {"vote_iou": 0.8}},
+    ),
 }
 NAMES = [name for name, _ in EXPORT_OUTPUTS]
 
 
-def _model_config(name: str) -> DetectorConfig:
-    """The ``model`` section of configs/<name>.yaml, random init (no weights download)."""
+def _model_config(name: str, overrides: dict | None = None) -> DetectorConfig:
+    """The ``model`` section of configs/<name>.yaml, random init (no weights download), with
+    each section of ``overrides`` merged into its own."""
     model = read_mapping(CONFIGS / f"{name}.yaml")["model"]
     model["backbone"] = {**model["backbone"], "weights": None}
+    for section, values in (overrides or {}).items():
+        model[section] = {**model.get(section, {}), **values}
     return DetectorConfig.model_validate(model)
 
 
@@ -59,9 +70,9 @@ def _inputs(size: tuple[int, int], real: list[tuple[int, int]]):
 def exported(request):
     """(config name, model, example inputs, eager outputs, ExportedProgram)."""
     name = request.param
-    size, real = CASES[name]
+    config, size, real, overrides = CASES[name]
     torch.manual_seed(0)
-    model = DetectorForExport(build_detector(_model_config(name))).eval()
+    model = DetectorForExport(build_detector(_model_config(config, overrides))).eval()
     args = _inputs(size, real)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torchvision's nms fake kernel
@@ -121,7 +132,7 @@ def test_exported_program_matches_eager(exported):
     with torch.no_grad():
         out = program.module()(*args)
     _assert_same_detections(eager, out, rtol=1e-5, atol=1e-5)
-    if name == "synthetic":  # the second image's boxes stay inside its real size
+    if name.startswith("synthetic"):  # the second image's boxes stay inside its real size
         boxes, valid = out[0][1], out[-1][1]
         assert bool((boxes[valid][:, 2] <= 400).all()) and bool((boxes[valid][:, 3] <= 120).all())
 
