@@ -2,6 +2,8 @@
 proposals in training (after the boxes themselves), drawn from the step's generator; padded
 and ignored objects add only invalid zero rows; 0 leaves the detector as it was."""
 
+import inspect
+
 import pydantic
 import pytest
 import torch
@@ -97,6 +99,13 @@ def test_the_detector_trains_on_the_copies_and_is_unchanged_without_them(small_c
     # most copies are positives of their object (IoU >= 0.5) that the sampler may pick
     matched = jittered.auxi.gt_aligned.object[:, nhd:, 0] != 0
     assert matched.float().mean() > 0.8
+
+
+def test_join_defaults_are_the_config_defaults():
+    parameters = inspect.signature(join_ground_truth).parameters
+    config = ProposalTargetConfig()
+    assert parameters["jitter_copies"].default == config.gt_jitter_copies == 0
+    assert parameters["jitter_scale"].default == config.gt_jitter_scale
 
 
 def test_the_setting_is_checked_and_stays_out_of_the_target_builder():

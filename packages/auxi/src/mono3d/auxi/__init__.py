@@ -11,6 +11,7 @@ from mono3d.geometry import DEFAULT_PRIORS as DEFAULT_PRIORS
 from mono3d.geometry import priors_tensor as priors_tensor
 
 from ._builder import TargetBuilder as TargetBuilder
+from ._config import JOIN_FIELDS as JOIN_FIELDS
 from ._config import AnchorTargetConfig as AnchorTargetConfig
 from ._config import AuxiConfig as AuxiConfig
 from ._config import ProposalTargetConfig as ProposalTargetConfig
@@ -23,6 +24,7 @@ from ._version import __version__ as __version__
 __all__ = [
     "DEFAULT_NUM_BINS",
     "DEFAULT_PRIORS",
+    "JOIN_FIELDS",
     "AnchorTargetConfig",
     "AuxiConfig",
     "ProposalTargetConfig",

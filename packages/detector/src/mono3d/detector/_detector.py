@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from mono3d.auxi import TargetBuilder
+from mono3d.auxi import ProposalTargetConfig, TargetBuilder
 from mono3d.contracts import (
     Auxi,
     Bundle,
@@ -22,6 +22,7 @@ from ._config import SCORES, PostprocessConfig
 from ._postprocess import postprocess
 
 _POSTPROCESS = PostprocessConfig()
+_PROPOSAL_TARGETS = ProposalTargetConfig()
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,8 +69,8 @@ def jittered_copies(
 def join_ground_truth(
     rpn: RPNOutput,
     gt: GroundTruth,
-    jitter_copies: int = 0,
-    jitter_scale: float = 0.05,
+    jitter_copies: int = _PROPOSAL_TARGETS.gt_jitter_copies,
+    jitter_scale: float = _PROPOSAL_TARGETS.gt_jitter_scale,
     generator: torch.Generator | None = None,
 ) -> RPNOutput:
     """The RPN output with the ground-truth boxes appended to the proposals (training).
