@@ -4,8 +4,8 @@ shipped configs' model settings gives the eager detections.
 Random init (seed fixed), eval mode, small images: configs/synthetic.yaml at 128x416 with a
 batch of two images of different real sizes, configs/kitti.yaml (ResNet50, 1000 pre-NMS
 proposals per level: far above the 4000 coordinates at which torchvision's ``batched_nms``
-turns into a data-dependent loop) at 96x320, and the synthetic model with box voting
-(``postprocess.vote_iou``, off in the configs), which adds to the post-processing graph. One
+turns into a data-dependent loop) at 96x320, and the synthetic model without box voting
+(``postprocess.vote_iou: null``; the configs vote), whose post-processing graph differs. One
 export per case, shared by the tests.
 """
 
@@ -30,11 +30,11 @@ CONFIGS = pathlib.Path(__file__).resolve().parents[2] / "configs"
 CASES = {
     "synthetic": ("synthetic", (128, 416), [(128, 416), (120, 400)], {}),
     "kitti": ("kitti", (96, 320), [(96, 320)], {}),
-    "synthetic_vote": (
+    "synthetic_no_vote": (
         "synthetic",
         (128, 416),
         [(128, 416), (120, 400)],
-        {"postprocess": {"vote_iou": 0.8}},
+        {"postprocess": {"vote_iou": None}},
     ),
 }
 NAMES = [name for name, _ in EXPORT_OUTPUTS]
