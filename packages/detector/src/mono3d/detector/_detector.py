@@ -182,15 +182,12 @@ class Detector(nn.Module):
         rpn = self.rpn(features, images)
         auxi, rows_3d = None, None
         if gt is not None:
-            jitter = {}
-            if self.targets is not None and self.targets.proposal_targets.gt_jitter_copies:
-                sampling = self.targets.proposal_targets
-                jitter = {
-                    "jitter_copies": sampling.gt_jitter_copies,
-                    "jitter_scale": sampling.gt_jitter_scale,
-                    "generator": generator,
-                }
-            rpn = join_ground_truth(rpn, gt, **jitter)
+            # jittered copies of the boxes join too when the targets ask for them (none draws
+            # nothing from the generator)
+            sampling = _PROPOSAL_TARGETS if self.targets is None else self.targets.proposal_targets
+            rpn = join_ground_truth(
+                rpn, gt, sampling.gt_jitter_copies, sampling.gt_jitter_scale, generator
+            )
             if self.targets is not None:
                 # matching and the codecs in float32, also inside an autocast region
                 with torch.autocast(images.images.device.type, enabled=False):
