@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import torch
+from jaxtyping import Float
 from torch import Tensor, nn
 
 from mono3d.auxi import ProposalTargetConfig, TargetBuilder
@@ -48,9 +49,13 @@ if _register is not None:
     _register(DetectorOutput, serialized_type_name="mono3d.detector.DetectorOutput")
 
 
+@contract
 def jittered_copies(
-    boxes: Tensor, copies: int, scale: float, generator: torch.Generator | None = None
-) -> Tensor:
+    boxes: Float[Tensor, "b n 4"],
+    copies: int,
+    scale: float,
+    generator: torch.Generator | None = None,
+) -> Float[Tensor, "b _ 4"]:
     """(b, n * copies, 4) copies of ``boxes`` (b, n, 4) (x1, y1, x2, y2), box-major, each edge
     moved by a normal draw of ``scale`` times the box's width (x) or height (y), sides kept
     >= 1 px; drawn from ``generator`` (else the global one)."""
