@@ -60,11 +60,12 @@ def jittered_copies(
     moved by a normal draw of ``scale`` times the box's width (x) or height (y), sides kept
     >= 1 px; drawn from ``generator`` (else the global one)."""
     b, n = boxes.shape[:2]
-    size = (boxes[..., 2:] - boxes[..., :2]).repeat(1, 1, 2)  # (w, h, w, h)
+    boxes32 = boxes.float()
+    size = (boxes32[..., 2:] - boxes32[..., :2]).repeat(1, 1, 2)  # (w, h, w, h)
     noise = torch.randn(
         (b, n, copies, 4), generator=generator, device=boxes.device, dtype=torch.float32
     )
-    moved = boxes[:, :, None].float() + scale * size[:, :, None].float() * noise
+    moved = boxes32[:, :, None] + scale * size[:, :, None] * noise
     x1y1 = moved[..., :2]
     x2y2 = torch.maximum(moved[..., 2:], x1y1 + 1.0)
     return torch.cat([x1y1, x2y2], dim=-1).reshape(b, n * copies, 4).to(boxes.dtype)
@@ -91,7 +92,7 @@ def join_ground_truth(
     valid = objects
     if jitter_copies > 0:
         copies = jittered_copies(boxes, jitter_copies, jitter_scale, generator)
-        repeated = objects[:, :, None].expand(*objects.shape, jitter_copies).flatten(1)
+        repeated = objects.repeat_interleave(jitter_copies, dim=1)  # box-major, as the copies
         copies = torch.where(repeated[..., None], copies, torch.zeros_like(copies))
         boxes, valid = torch.cat([boxes, copies], dim=1), torch.cat([objects, repeated], dim=1)
     return RPNOutput(
