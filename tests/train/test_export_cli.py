@@ -45,7 +45,11 @@ def test_pt2_export_writes_a_program_that_gives_the_eager_detections(checkpoint,
     with torch.no_grad():
         exported = list(program.module()(*inputs))
     check = check_against_eager(eager, exported, "pt2")
-    assert check.matches and check.max_abs_diff < 1e-5
+    # the same program up to float32 rounding: a few ULPs of the largest output (pixel
+    # coordinates up to the image width), whatever the 1-step weights are
+    scale = max(float(t.abs().max()) for t in eager if t.is_floating_point() and t.numel())
+    ulps = 4 * torch.finfo(torch.float32).eps * max(scale, 1.0)
+    assert check.matches and check.max_abs_diff <= ulps, (check, ulps)
     with zipfile.ZipFile(out) as archive:
         meta = [n for n in archive.namelist() if n.endswith("mono3d.json")]
         info = json.loads(archive.read(meta[0]))
