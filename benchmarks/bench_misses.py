@@ -14,19 +14,9 @@ import argparse
 import pathlib
 
 import numpy as np
-import torch
 
-from mono3d.eval import DIFFICULTIES, read_kitti_folders
-from mono3d.geometry import box3d_iou, box_iou, boxes7
-
-MODERATE = next(d for d in DIFFICULTIES if d.name == "moderate")
-
-
-def _boxes7(anno: dict, rows: np.ndarray) -> torch.Tensor:
-    location = torch.as_tensor(anno["location"][rows], dtype=torch.float32).reshape(-1, 3)
-    dims = torch.as_tensor(anno["dimensions"][rows], dtype=torch.float32).reshape(-1, 3)
-    ry = torch.as_tensor(anno["rotation_y"][rows], dtype=torch.float32).reshape(-1, 1)
-    return boxes7(torch.cat([location, dims], dim=-1), ry)
+# the recall module's per-frame reading: moderate Cars, Car detections, their 2D and 3D IoU
+from mono3d.eval._recall import MODERATE, _boxes7, _frames, _iou2d, _pairwise_iou3d
 
 
 def main() -> None:
@@ -39,28 +29,17 @@ def main() -> None:
     root = pathlib.Path(args.root)
     ids_file = pathlib.Path(args.ids) if args.ids else root / "ImageSets" / "val.txt"
     ids = ids_file.read_text().split()
-    _, gt_annos, dt_annos = read_kitti_folders(root / "training" / "label_2", args.result_dir, ids)
-    all_scores = np.concatenate(
-        [dt["score"][np.char.lower(dt["name"].astype(str)) == "car"] for dt in dt_annos]
-    )
+    label_dir = root / "training" / "label_2"
+    frames = list(_frames(label_dir, args.result_dir, ids, 0.0, "Car", MODERATE))
+    all_scores = np.concatenate([dt["score"][dets] for _, _, dt, dets in frames])
     rows = []
-    for frame, gt, dt in zip(ids, gt_annos, dt_annos, strict=True):
-        height = gt["bbox"][:, 3] - gt["bbox"][:, 1]
-        cars = np.flatnonzero(
-            (np.char.lower(gt["name"].astype(str)) == "car")
-            & (height > MODERATE.min_height)
-            & (gt["occluded"] <= MODERATE.max_occlusion)
-            & (gt["truncated"] <= MODERATE.max_truncation)
-        )
-        dets = np.flatnonzero(np.char.lower(dt["name"].astype(str)) == "car")
+    for frame, (gt, cars, dt, dets) in zip(ids, frames, strict=True):
         if not len(cars) or not len(dets):
             continue
-        iou2d = box_iou(
-            torch.as_tensor(gt["bbox"][cars], dtype=torch.float32)[None],
-            torch.as_tensor(dt["bbox"][dets], dtype=torch.float32)[None],
-        )[0].numpy()
+        height = gt["bbox"][:, 3] - gt["bbox"][:, 1]
+        iou2d = _iou2d(gt, cars, dt, dets)
         best = iou2d.argmax(axis=1)
-        iou3d = box3d_iou(_boxes7(gt, cars)[:, None], _boxes7(dt, dets[best])[:, None])[:, 0, 0]
+        iou3d = _pairwise_iou3d(_boxes7(gt, cars), _boxes7(dt, dets[best]))
         for k, car in enumerate(cars):
             if iou2d[k, best[k]] < 0.5:
                 continue
