@@ -2,25 +2,17 @@
 the real KITTI sample: perfect detections reach full recall and the AP cap; wrong depth,
 wrong 2D boxes or low scores lose recall."""
 
-import importlib.util
 import itertools
 import pathlib
-import sys
 
 import pytest
 
 from mono3d.eval import evaluate_folders
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "bench_accuracy.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_accuracy", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_accuracy"] = module
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("bench_accuracy")
 
 
 @pytest.fixture

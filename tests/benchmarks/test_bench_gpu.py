@@ -2,27 +2,17 @@
 for a CUDA device): its argument defaults, timing helpers, dense-part module, table and the
 two-step one-process DDP smoke on gloo, at a tiny size."""
 
-import importlib.util
-import pathlib
-import sys
-
 import pytest
 import torch
 
 from mono3d.contracts import Images
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "bench_gpu.py"
 TINY = ["--device", "cpu", "--height", "64", "--width", "128", "--batch", "1", "--depth", "18"]
 
 
 @pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(SCRIPT.parent))  # bench_gpu imports bench_detector beside it
-    spec = importlib.util.spec_from_file_location("bench_gpu", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_gpu"] = module
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("bench_gpu")
 
 
 def test_defaults_are_the_kitti_size_gpu_run(bench):

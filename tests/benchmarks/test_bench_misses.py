@@ -2,26 +2,14 @@
 nothing; one car pushed 10 % deeper is the one miss, and its rank among the correct cars is
 counted."""
 
-import importlib.util
-import pathlib
 import sys
 
 import pytest
 
-BENCHMARKS = pathlib.Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
-def bench():
-    return _load("bench_accuracy"), _load("bench_misses")
+def bench(load_benchmark):
+    return load_benchmark("bench_accuracy"), load_benchmark("bench_misses")
 
 
 def _run(misses, monkeypatch, capsys, *argv: str) -> str:
