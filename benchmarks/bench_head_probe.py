@@ -25,10 +25,11 @@ from mono3d.train import load_detector
 from mono3d.train._precision import resolve_precision
 
 
-def probe(detector, dataset, jitter: float, iterations: int, min_height: float, seed: int):
+def probe(
+    detector, dataset, precision, jitter: float, iterations: int, min_height: float, seed: int
+):
     """Rows (frame, z, h, h error, depth error, depth error against the true box)."""
     generator = torch.Generator().manual_seed(seed)
-    precision = resolve_precision("auto", "cpu", source="probe")
     rows = []
     car = 1
     for index in range(len(dataset)):
@@ -96,10 +97,11 @@ def main() -> None:
     dataset = KittiDataset.from_config(
         data.dataset_config(args.split, config.classes), augment=False
     )
+    precision = resolve_precision("auto", "cpu", source="probe")  # timed once
     print(f"{args.checkpoint}: Cars >= {args.min_height:g} px of {args.root} {args.split}")
     print("jitter  iterations  cars  mean|h_err|  mean|dz|/z  mean|dz|/z(true box)")
     for jitter in args.jitter:
-        rows = probe(detector, dataset, jitter, args.iterations, args.min_height, seed=0)
+        rows = probe(detector, dataset, precision, jitter, args.iterations, args.min_height, seed=0)
         mean = [sum(abs(r[i]) for r in rows) / max(len(rows), 1) for i in (3, 4, 5)]
         print(
             f"{jitter:6.3f}  {args.iterations:10d}  {len(rows):4d}  {mean[0]:11.4f}  "
