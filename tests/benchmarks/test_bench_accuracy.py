@@ -48,6 +48,24 @@ def test_ground_truth_as_detections_is_the_cap(bench, root, tmp_path):
     assert 0 < car[0] < 100
 
 
+def test_one_car_short_of_the_cap(bench, root, tmp_path):
+    """Leaving out a moderate Car lowers the cap by one step, any other Car leaves it; every
+    Car of the labels is left out once."""
+    ids = bench.frame_ids(root, None)
+    bench.write_ground_truth_results(root, ids, tmp_path / "gt")
+    full = evaluate_folders(root, tmp_path / "gt", ids=ids).get("Car", "3d", "moderate")
+    counts = bench.one_short(root, ids)
+    cars = sum(
+        line.split()[0] == "Car"
+        for frame in ids
+        for line in (root / "training" / "label_2" / f"{frame}.txt").read_text().splitlines()
+    )
+    assert sum(counts.values()) == cars
+    below = {ap: n for ap, n in counts.items() if ap < round(full, 2)}
+    assert max(counts) == round(full, 2)
+    assert len(below) == 1 and 0 < next(iter(below.values())) < cars
+
+
 def test_the_report_blames_wrong_depth(bench, root, tmp_path, capsys):
     """The printed recall and error profile (mono3d.eval's count_recall / matched_errors,
     tested in tests/eval/test_eval_recall.py) of detections 25 % too deep."""
